@@ -1,0 +1,41 @@
+# One command surface for people and CI. Every target sets up .venv first when missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: setup report test test-fast lint bench lab docs clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+## make report: run every report on the packaged data into reports/<timestamp>_base/
+report: $(STAMP)
+	$(BIN)/alliance-fin run $(ARGS)
+
+## make test: the whole suite, slow end-to-end tests with real kernels and clients included
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py $(ARGS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet pdoc
+	$(BIN)/pdoc -o docs/api alliance_fin
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,5 @@
+"""``python -m alliance_fin`` is the same as ``alliance-fin``."""
+
+from alliance_fin.cli import main
+
+raise SystemExit(main())

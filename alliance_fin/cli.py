@@ -1,0 +1,127 @@
+"""Command line: ``alliance-fin list | run | validate | template``.
+
+Argument parsing, messages and exit codes only: 0 success, 1 a report failed while
+executing, 2 bad input, bad parameters or bad usage (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alliance_fin import __version__
+from alliance_fin.errors import AllianceFinError, InputError
+
+REPORT_NAMES = ("savings", "range_trimming", "milestones")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alliance-fin",
+        description="Reports on the Renault-Nissan-Mitsubishi Alliance leader-follower plan: "
+                    "savings, model-range trimming and 2025 milestones, as Excel and HTML.",
+    )
+    parser.add_argument("--version", action="version", version=f"alliance-fin {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("list", help="every report with its parameters (name, type, default, range, help)")
+
+    run = sub.add_parser("run", help="execute reports into a folder of Excel, HTML and notebooks")
+    run.add_argument("reports", nargs="*", metavar="REPORT",
+                     help=f"reports to run: {', '.join(REPORT_NAMES)} or all (default: all)")
+    run.add_argument("--data", metavar="FILE", help="input line-up (.xlsx sheet 'models', or .csv); "
+                     "default: the packaged Alliance line-up")
+    run.add_argument("--params", metavar="FILE.yaml", help="parameters as a YAML mapping name: value")
+    run.add_argument("-p", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                     help="set one parameter (repeatable; wins over --params)")
+    run.add_argument("--out", metavar="DIR", help="output folder (default: reports/<timestamp>_<scenario>/)")
+    run.add_argument("--jobs", type=int, metavar="N", help="reports run at once (default: cores, at most 3)")
+    run.add_argument("--force", action="store_true", help="write into an existing non-empty --out")
+    run.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="execution timeout per notebook cell (default 600)")
+
+    val = sub.add_parser("validate", help="check an input file; lists every problem")
+    val.add_argument("file", metavar="FILE")
+
+    tpl = sub.add_parser("template", help="write the blank input workbook (or the default line-up in it)")
+    tpl.add_argument("out", metavar="OUT.xlsx")
+    tpl.add_argument("--example", action="store_true", help="fill in the packaged Alliance line-up")
+    return parser
+
+
+def _cmd_list(_: argparse.Namespace) -> int:
+    from alliance_fin.params import describe_reports
+
+    rows = describe_reports()
+    current = None
+    for row in rows:
+        if row["report"] != current:
+            current = row["report"]
+            print(f"\n{current}")
+        print(f"  {row['name']:<24} {row['type']:<6} default={row['default']!s:<8} "
+              f"allowed={row['allowed']}\n      {row['help']}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from alliance_fin.runner import run_cli
+
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: must be a whole number >= 1")
+    if args.timeout is not None and args.timeout <= 0:
+        raise InputError(f"--timeout {args.timeout}: must be a number of seconds > 0")
+    reports = list(args.reports)
+    if not reports or reports == ["all"]:
+        reports = list(REPORT_NAMES)
+    unknown = [r for r in reports if r not in REPORT_NAMES]
+    if unknown:
+        raise InputError(f"unknown report(s): {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)} or all")
+    return run_cli(reports, data=args.data, params_file=args.params, overrides=args.overrides,
+                   out=args.out, jobs=args.jobs, force=args.force, timeout=args.timeout)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from alliance_fin.load import load_assumptions, load_lineup
+
+    assumptions = load_assumptions(args.file)
+    lineup = load_lineup(args.file, assumptions=assumptions)
+    families = lineup.loc[lineup["family_id"] != "", "family_id"].nunique()
+    overridden = int((assumptions["provenance"] == "input file").sum())
+    print(f"{args.file}: valid - {len(lineup)} models, {families} families, "
+          f"{overridden} assumption(s) overridden")
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from alliance_fin.input_template import write_template
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".xlsx":
+        raise InputError(f"{out}: the template is an Excel workbook; give a name ending in .xlsx")
+    if not out.parent.is_dir():
+        raise InputError(f"{out}: folder {out.parent} does not exist")
+    write_template(out, example=args.example)
+    print(f"wrote {out}" + (" (with the packaged Alliance line-up)" if args.example else ""))
+    return 0
+
+
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "validate": _cmd_validate, "template": _cmd_template}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``alliance-fin``; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except AllianceFinError as err:
+        print(f"error: {err.report()}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""Write the input workbook users fill in: ``alliance-fin template OUT.xlsx [--example]``.
+
+Sheets: ``models`` (headers, drop-downs for member, role, common_platform and trim; with
+``example=True`` the packaged line-up), ``assumptions`` (key/value overrides; with
+``example=True`` the packaged defaults) and ``notes`` (every column, its rule and allowed values).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from alliance_fin.load import load_assumptions, load_lineup
+from alliance_fin.schema import (
+    COLUMN_HELP, MEMBERS, OPTIONAL_COLUMNS, PROVENANCE_SUFFIX, REQUIRED_COLUMNS, ROLES, TRIM_VALUES,
+)
+
+HEADER_FILL = PatternFill("solid", fgColor="1F3864")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+MAX_ROWS = 2000  # drop-downs cover this many data rows
+
+
+def set_text(cell, value: str) -> None:
+    """Write ``value`` as literal text: never a formula, whatever it starts with."""
+    cell.value = value
+    cell.data_type = "s"
+
+
+def _write_frame(ws, frame: pd.DataFrame) -> None:
+    for j, name in enumerate(frame.columns, start=1):
+        cell = ws.cell(row=1, column=j)
+        set_text(cell, str(name))
+        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+        ws.column_dimensions[cell.column_letter].width = max(12, min(40, len(str(name)) + 4))
+    for i, rec in enumerate(frame.itertuples(index=False), start=2):
+        for j, value in enumerate(rec, start=1):
+            cell = ws.cell(row=i, column=j)
+            if isinstance(value, str):
+                set_text(cell, value)
+            elif value is None or (isinstance(value, float) and pd.isna(value)):
+                continue
+            else:
+                cell.value = value.item() if hasattr(value, "item") else value
+    ws.freeze_panes = "A2"
+
+
+def _models_frame(example: bool) -> pd.DataFrame:
+    if not example:
+        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
+    lineup = load_lineup().copy()
+    lineup["common_platform"] = lineup["common_platform"].map({True: "yes", False: "no"})
+    return lineup
+
+
+def _add_dropdowns(ws, columns: list[str]) -> None:
+    lists = {
+        "member": MEMBERS, "role": ROLES, "common_platform": ("yes", "no"), "trim": TRIM_VALUES,
+    }
+    for name, allowed in lists.items():
+        if name not in columns:
+            continue
+        letter = ws.cell(row=1, column=columns.index(name) + 1).column_letter
+        dv = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"', allow_blank=True,
+                            showErrorMessage=True, errorTitle=f"Invalid {name}",
+                            error=f"{name} must be one of: {', '.join(allowed)}")
+        dv.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
+        ws.add_data_validation(dv)
+
+
+def build_template(example: bool = False) -> Workbook:
+    """The input workbook (see module docstring)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "models"
+    models = _models_frame(example)
+    _write_frame(ws, models)
+    _add_dropdowns(ws, list(models.columns))
+
+    assumptions = load_assumptions().reset_index()
+    if not example:
+        assumptions = assumptions.iloc[0:0]
+    _write_frame(wb.create_sheet("assumptions"),
+                 assumptions[["key", "value", "unit", "provenance", "source", "description"]])
+
+    notes = [("column", "required", "rule / allowed values")]
+    notes += [(c, "yes", COLUMN_HELP[c]) for c in REQUIRED_COLUMNS]
+    notes += [(c, "no", COLUMN_HELP[c]) for c in OPTIONAL_COLUMNS]
+    notes += [(f"<column>{PROVENANCE_SUFFIX}", "no",
+               "Provenance of a column's value: S:n (sourced, key n in the sources list), A (assumed), D (derived)")]
+    notes += [("", "", ""), ("assumptions sheet", "no",
+               "Optional. key/value rows override the default assumptions of the same key; "
+               "rates and shares are decimals from 0 to 1. Run 'alliance-fin template --example' to see every key.")]
+    _write_frame(wb.create_sheet("notes"), pd.DataFrame(notes[1:], columns=notes[0]))
+    wb["notes"].column_dimensions["C"].width = 100
+    return wb
+
+
+def write_template(path: str | Path, example: bool = False) -> Path:
+    """Write the input workbook atomically (temporary file, then rename) and return its path."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    build_template(example).save(buffer)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buffer.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,372 @@
+"""Read line-ups and assumptions (CSV or XLSX), validate them, return typed frames.
+
+Every problem in a file is collected and raised at once as one :class:`InputError`, each
+naming the file, sheet, row (as numbered in Excel: the header is row 1), column, value and
+rule. Nothing here calculates or writes reports.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from alliance_fin import paths
+from alliance_fin.errors import InputError
+from alliance_fin.schema import (
+    FLOAT_COLUMNS, INT_COLUMNS, MEMBERS, OPTIONAL_COLUMNS, PROVENANCE_SUFFIX,
+    REQUIRED_COLUMNS, ROLES, YES_NO, lineup_schema,
+)
+
+MODELS_SHEET = "models"
+ASSUMPTIONS_SHEET = "assumptions"
+MAX_PROBLEMS_PER_RULE = 20
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+# --------------------------------------------------------------------------- reading
+def _cell_text(value: object) -> str:
+    """One cell as the text a user typed: 2020.0 -> '2020', None/NaN -> ''."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_table(path: Path, sheet: str, *, required: bool) -> tuple[pd.DataFrame | None, str]:
+    """Read one sheet (or the CSV) into an all-text frame. Returns (frame, where-label)."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
+    head = path.read_bytes()[:8]
+    if suffix in {".xlsx", ".xlsm"}:
+        if head[:4] != XLSX_MAGIC:
+            raise InputError(f"{path}: is not an Excel workbook (.xlsx); save it as .xlsx or .csv")
+        try:
+            sheets = pd.ExcelFile(path, engine="openpyxl")
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            raise InputError(f"{path}: cannot be opened as a workbook ({exc})") from None
+        if sheet not in sheets.sheet_names:
+            if not required:
+                return None, f"{path.name} [{sheet}]"
+            raise InputError(
+                f"{path}: has no sheet '{sheet}' (sheets: {', '.join(sheets.sheet_names)}); "
+                f"the line-up must be on a sheet named '{sheet}'"
+            )
+        frame = pd.read_excel(sheets, sheet_name=sheet, dtype=object, header=0, keep_default_na=False, na_values=[])
+        frame = frame.map(_cell_text)
+        frame.columns = [_cell_text(c) for c in frame.columns]
+        return frame, f"{path.name} [{sheet}]"
+    if suffix in {".csv", ".txt"}:
+        if sheet != MODELS_SHEET:
+            return None, path.name
+        raw = path.read_bytes()
+        for encoding in ("utf-8-sig", "cp1252"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        if head[:4] == XLSX_MAGIC or "\x00" in text[:1000]:
+            raise InputError(f"{path}: is not a text CSV file (it looks binary); use .xlsx for workbooks")
+        if not text.strip():
+            raise InputError(f"{path}: is empty; expected a header row with the columns "
+                             + ", ".join(REQUIRED_COLUMNS))
+        import io
+
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                                na_values=[], skipinitialspace=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"{path}: cannot be read as CSV ({exc})") from None
+        if len(frame.columns) == 1 and any(d in frame.columns[0] for d in ";\t|"):
+            delim = next(d for d in ";\t|" if d in frame.columns[0])
+            raise InputError(
+                f"{path}: has one column only; it looks separated by {delim!r}. "
+                "Save the CSV with commas (',') as separators"
+            )
+        return frame, path.name
+    raise InputError(f"{path}: unknown file type '{suffix}'; use .xlsx (sheet '{MODELS_SHEET}') or .csv")
+
+
+# --------------------------------------------------------------------------- messages
+def _excel_row(index: int) -> int:
+    return int(index) + 2
+
+
+def _pandera_problems(err: pa.errors.SchemaErrors, frame: pd.DataFrame, where: str) -> list[str]:
+    cases = err.failure_cases
+    problems: list[str] = []
+    counts: dict[tuple[str, str], int] = {}
+    for row in cases.itertuples(index=False):
+        column = str(row.column)
+        rule = str(row.check)
+        idx = row.index
+        if idx is None or (isinstance(idx, float) and math.isnan(idx)):
+            problems.append(f"{where}: column '{column}': {rule}")
+            continue
+        key = (column, rule)
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] > MAX_PROBLEMS_PER_RULE:
+            continue
+        value = frame.at[idx, column]
+        hint = ""
+        if column == "member" and value.strip():
+            close = difflib.get_close_matches(value.strip().title(), MEMBERS, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+        problems.append(f"{where} row {_excel_row(idx)}, column '{column}': value {value!r} {rule}{hint}")
+    for (column, rule), n in counts.items():
+        if n > MAX_PROBLEMS_PER_RULE:
+            problems.append(f"{where}: column '{column}': {n - MAX_PROBLEMS_PER_RULE} more rows where the value {rule}")
+    return problems
+
+
+# --------------------------------------------------------------------------- line-up
+def _check_columns(frame: pd.DataFrame, where: str) -> list[str]:
+    problems = []
+    columns = list(frame.columns)
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        problems.append(f"{where}: missing required column(s): {', '.join(missing)}")
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    unknown = [c for c in columns if c not in known and not c.endswith(PROVENANCE_SUFFIX)]
+    if unknown:
+        problems.append(
+            f"{where}: unknown column(s): {', '.join(map(repr, unknown))}; allowed are the required "
+            f"columns, {', '.join(OPTIONAL_COLUMNS)} and provenance columns ending in '{PROVENANCE_SUFFIX}'"
+        )
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        problems.append(f"{where}: column(s) appear twice: {', '.join(dupes)}")
+    return problems
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in INT_COLUMNS:  # lenient: bad cells become <NA>; they were reported already
+        out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+    for col in FLOAT_COLUMNS:
+        if col in out:
+            out[col] = pd.to_numeric(out[col].replace("", float("nan")), errors="coerce").astype("float64")
+    if "dev_cost_eur_m" not in out:
+        out["dev_cost_eur_m"] = float("nan")
+    out["common_platform"] = (
+        out["common_platform"].str.strip().str.lower().map(YES_NO).astype(bool)
+        if "common_platform" in out else False
+    )
+    out["trim"] = out["trim"].str.strip().str.lower().replace("", "no") if "trim" in out else "no"
+    for col in ("plant", "body", "source", "notes"):
+        if col not in out:
+            out[col] = ""
+    return out
+
+
+def _cross_row_problems(df: pd.DataFrame, where: str, segments: set[str] | None) -> list[str]:
+    problems: list[str] = []
+    row = {i: _excel_row(i) for i in df.index}
+    # Unique ids, also after ignoring case and surrounding spaces.
+    norm = df["model_id"].str.strip().str.lower()
+    for key, group in df.groupby(norm, sort=True):
+        if len(group) > 1:
+            rows = ", ".join(str(row[i]) for i in group.index)
+            ids = ", ".join(repr(v) for v in group["model_id"])
+            problems.append(f"{where} rows {rows}, column 'model_id': duplicate id {ids} (ids must be unique, "
+                            "ignoring case and spaces)")
+    for i in df.index[(df["launch_year"] > df["end_year"]).fillna(False)]:
+        problems.append(f"{where} row {row[i]}, column 'launch_year': value {df.at[i, 'launch_year']} is after "
+                        f"end_year {df.at[i, 'end_year']} (launch_year must be <= end_year)")
+    if segments is not None:
+        for i in df.index[~df["segment"].isin(sorted(segments))]:
+            problems.append(
+                f"{where} row {row[i]}, column 'segment': value {df.at[i, 'segment']!r} has no cost "
+                f"assumptions (known segments: {', '.join(sorted(segments))}); use a known segment"
+            )
+    fam = df["family_id"].str.strip()
+    for i in df.index[(fam == "") & df["role"].isin(["leader", "follower"])]:
+        problems.append(f"{where} row {row[i]}, column 'family_id': a {df.at[i, 'role']} must belong to a family "
+                        "(empty family_id); give it a family_id or make it standalone")
+    for i in df.index[(fam != "") & (df["role"] == "standalone")]:
+        problems.append(f"{where} row {row[i]}, column 'role': model in family {df.at[i, 'family_id']!r} is "
+                        "'standalone'; family models are leader or follower")
+    in_family = df[fam != ""]
+    for family, group in in_family.groupby(fam[fam != ""], sort=True):
+        leaders = group.index[group["role"] == "leader"]
+        rows = ", ".join(str(row[i]) for i in group.index)
+        if len(leaders) == 0:
+            problems.append(f"{where} rows {rows}, column 'role': family {family!r} has no leader "
+                            "(each family needs exactly one leader)")
+        elif len(leaders) > 1:
+            lrows = ", ".join(str(row[i]) for i in leaders)
+            problems.append(f"{where} rows {lrows}, column 'role': family {family!r} has {len(leaders)} leaders "
+                            "(each family needs exactly one leader)")
+    return problems
+
+
+def validate_lineup(frame: pd.DataFrame, where: str = "line-up",
+                    segments: set[str] | None = None) -> pd.DataFrame:
+    """Validate a raw all-text line-up frame and return it typed.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per model, every cell a ``str`` (``""`` for empty), columns as in
+        :data:`alliance_fin.schema.REQUIRED_COLUMNS` plus optional ones.
+    where : str
+        Label of the source used in messages, e.g. ``"lineup.xlsx [models]"``.
+    segments : set of str, optional
+        Segments with cost assumptions; a model of another segment needs ``dev_cost_eur_m``.
+
+    Returns
+    -------
+    DataFrame
+        Same rows; ``launch_year``/``end_year`` int64, ``annual_volume``/``dev_cost_eur_m``
+        float64 (EUR m; NaN = segment default), ``common_platform`` bool, text columns ``str``.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found.
+    """
+    if frame.empty:
+        problems = _check_columns(frame, where)
+        raise InputError(f"{where}: no models (the sheet has a header but no rows)", problems)
+    problems = _check_columns(frame, where)
+    if problems:
+        raise InputError(f"{where}: {len(problems)} problem(s) with the columns", problems)
+    frame = frame.reset_index(drop=True).astype(str)
+    try:
+        lineup_schema(list(frame.columns)).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        problems += _pandera_problems(err, frame, where)
+    typed = _typed(frame)
+    problems += _cross_row_problems(typed, where, segments)
+    if problems:
+        raise InputError(f"{where}: {len(problems)} problem(s) found", problems)
+    for col in INT_COLUMNS:
+        typed[col] = typed[col].astype("int64")
+    return typed
+
+
+def load_lineup(path: str | Path | None = None, assumptions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Load and validate a line-up; the packaged Alliance line-up when ``path`` is None.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``.xlsx`` with a sheet ``models`` or a ``.csv`` with the same columns.
+    assumptions : DataFrame, optional
+        The assumptions in force (default: :func:`load_assumptions` of the same file), used to
+        know which segments have cost assumptions.
+
+    Returns
+    -------
+    DataFrame
+        One row per model (RangeIndex), columns as :func:`validate_lineup` returns.
+    """
+    path = Path(path) if path else paths.LINEUP_CSV
+    frame, where = _read_table(path, MODELS_SHEET, required=True)
+    if assumptions is None:
+        assumptions = load_assumptions(path if path != paths.LINEUP_CSV else None)
+    segments = {k.removeprefix("dev_cost_eur_m_") for k in assumptions.index if k.startswith("dev_cost_eur_m_")}
+    return validate_lineup(frame, where, segments)
+
+
+# --------------------------------------------------------------------------- assumptions
+def _packaged_assumptions() -> pd.DataFrame:
+    frame = pd.read_csv(paths.ASSUMPTIONS_CSV, dtype=str, keep_default_na=False)
+    frame["value"] = frame["value"].astype(float)
+    return frame.set_index("key")
+
+
+def load_assumptions(path: str | Path | None = None) -> pd.DataFrame:
+    """The packaged assumptions, overridden by a workbook's optional ``assumptions`` sheet.
+
+    Returns
+    -------
+    DataFrame
+        Index ``key``; columns ``value`` (float), ``unit``, ``provenance``, ``source``,
+        ``description``. Overridden keys get provenance ``input file``.
+    """
+    base = _packaged_assumptions()
+    if path is None:
+        return base
+    path = Path(path)
+    sheet, where = _read_table(path, ASSUMPTIONS_SHEET, required=False)
+    if sheet is None or sheet.empty:
+        return base
+    problems = []
+    for col in ("key", "value"):
+        if col not in sheet.columns:
+            problems.append(f"{where}: missing column '{col}' (the sheet needs key and value)")
+    if problems:
+        raise InputError(f"{where}: {len(problems)} problem(s) found", problems)
+    out = base.copy()
+    for i, rec in sheet.iterrows():
+        key, value = rec["key"].strip(), rec["value"].strip()
+        if key == "" and value == "":
+            continue
+        if key not in base.index:
+            close = difflib.get_close_matches(key, list(base.index), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{where} row {_excel_row(i)}, column 'key': unknown assumption {key!r}{hint}")
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        bounded = key.endswith(("_rate", "_share"))
+        if not math.isfinite(number) or number < 0 or (bounded and number > 1):
+            rule = "a number from 0 to 1" if bounded else "a number >= 0"
+            problems.append(f"{where} row {_excel_row(i)}, column 'value': value {value!r} for {key} must be {rule}")
+            continue
+        if number == base.loc[key, "value"]:
+            continue  # same as the default: keep the default's provenance
+        out.loc[key, "value"] = number
+        out.loc[key, "provenance"] = "input file"
+        out.loc[key, "source"] = path.name
+    if problems:
+        raise InputError(f"{where}: {len(problems)} problem(s) found", problems)
+    return out
+
+
+def assumption_values(frame: pd.DataFrame) -> dict[str, float]:
+    """``{key: value}`` from an assumptions frame, for the calculation engines."""
+    return {str(k): float(v) for k, v in frame["value"].items()}
+
+
+def load_sources() -> pd.DataFrame:
+    """Source key -> URL table (index ``key``; columns ``url``, ``note``)."""
+    return pd.read_csv(paths.SOURCES_CSV, dtype=str, keep_default_na=False).set_index("key")
+
+
+def load_families() -> pd.DataFrame:
+    """Family labels of the packaged line-up (index ``family_id``)."""
+    return pd.read_csv(paths.FAMILIES_CSV, dtype=str, keep_default_na=False).set_index("family_id")
+
+
+def file_sha256(path: str | Path | None) -> str:
+    """SHA-256 of a data file (the packaged line-up when None)."""
+    data = Path(path or paths.LINEUP_CSV).read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def describe_data(path: str | Path | None, lineup: pd.DataFrame) -> Mapping[str, object]:
+    """``{"path", "sha256", "rows"}`` for manifests and covers."""
+    return {"path": str(path or paths.LINEUP_CSV), "sha256": file_sha256(path), "rows": int(len(lineup))}

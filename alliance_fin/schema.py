@@ -1,0 +1,135 @@
+"""Input schemas: the columns of a line-up, their rules, and the pandera model that checks them.
+
+Validation runs in two passes (see :mod:`alliance_fin.load`): pandera checks every cell of the
+raw text frame lazily (so *all* problems are found at once), then cross-row rules (unique ids,
+one leader per family, ...) run on the typed frame. Each rule carries the sentence a user reads.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandera.pandas as pa
+
+MEMBERS = ("Renault", "Nissan", "Mitsubishi")
+ROLES = ("leader", "follower", "standalone")
+TRIM_VALUES = ("yes", "replaced", "no")
+YES_NO = {"yes": True, "no": False, "true": True, "false": False, "1": True, "0": False, "": False}
+YEAR_MIN, YEAR_MAX = 1950, 2100
+MAX_TEXT = 1000  # characters; longer cells are refused (a name is never that long)
+
+REQUIRED_COLUMNS = (
+    "model_id", "member", "brand", "model_name", "segment", "platform", "region",
+    "launch_year", "end_year", "annual_volume", "family_id", "role",
+)
+OPTIONAL_COLUMNS = ("plant", "body", "common_platform", "trim", "dev_cost_eur_m", "source", "notes")
+PROVENANCE_SUFFIX = "_prov"
+INT_COLUMNS = ("launch_year", "end_year")
+FLOAT_COLUMNS = ("annual_volume", "dev_cost_eur_m")
+TEXT_COLUMNS = (
+    "model_id", "member", "brand", "model_name", "segment", "platform", "region", "family_id",
+    "role", "plant", "body", "trim", "source", "notes",
+)
+
+#: One line per column for the template's notes sheet and the docs.
+COLUMN_HELP = {
+    "model_id": "Unique id of the model, e.g. N01 (required; text)",
+    "member": "Alliance member: Renault, Nissan or Mitsubishi (required)",
+    "brand": "Brand on the car, e.g. Dacia (required)",
+    "model_name": "Model name as sold, e.g. Qashqai J12 (required)",
+    "segment": "Segment: one with a development cost in the assumptions (A, kei, B, C, D, pickup, MPV, LCV)",
+    "platform": "Platform name, e.g. CMF-B (required)",
+    "region": "Primary region code, e.g. EU, JP, NA, LatAm, IN, ASEAN (required)",
+    "launch_year": "First year on sale (whole year, 1950-2100)",
+    "end_year": "Last year on sale (whole year, not before launch_year)",
+    "annual_volume": "Units per year at run-rate (number >= 0)",
+    "family_id": "Twin family id, e.g. F01; empty when the model has no twin",
+    "role": "leader or follower (in a family, exactly one leader each) or standalone (no family)",
+    "plant": "Plant(s) (optional)",
+    "body": "Body type (optional)",
+    "common_platform": "yes if on a shared Alliance platform, else no (optional; default no)",
+    "trim": "Planned cut: yes (dropped, no own successor), replaced (new generation) or no (optional)",
+    "dev_cost_eur_m": "Standalone development investment, EUR m (optional; default by segment)",
+    "source": "Source keys or references for this row (optional)",
+    "notes": "Free text (optional)",
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _is_year(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return value.is_integer() and YEAR_MIN <= value <= YEAR_MAX
+
+
+def _is_number(text: str, *, blank_ok: bool = False) -> bool:
+    if text == "":
+        return blank_ok
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and value >= 0
+
+
+def _is_clean_text(text: str) -> bool:
+    return len(text) <= MAX_TEXT and not _CONTROL.search(text)
+
+
+def _check(fn, rule: str) -> pa.Check:
+    return pa.Check(fn, element_wise=True, error=rule)
+
+
+NOT_EMPTY = "must not be empty"
+CLEAN = f"text must have no control characters and at most {MAX_TEXT} characters"
+
+
+def lineup_schema(columns: list[str]) -> pa.DataFrameSchema:
+    """The pandera schema for a raw line-up frame (every cell a ``str``, ``""`` for empty).
+
+    Parameters
+    ----------
+    columns : list of str
+        The columns present in the file; optional columns absent from it are not checked.
+    """
+    text = [_check(_is_clean_text, CLEAN)]
+    required_text = [_check(lambda s: s.strip() != "", NOT_EMPTY), *text]
+    spec: dict[str, list[pa.Check]] = {
+        "model_id": required_text,
+        "member": [_check(lambda s: s in MEMBERS, "must be one of " + ", ".join(MEMBERS))],
+        "brand": required_text,
+        "model_name": required_text,
+        "segment": required_text,
+        "platform": required_text,
+        "region": required_text,
+        "launch_year": [_check(_is_year, f"must be a whole year from {YEAR_MIN} to {YEAR_MAX}")],
+        "end_year": [_check(_is_year, f"must be a whole year from {YEAR_MIN} to {YEAR_MAX}")],
+        "annual_volume": [_check(_is_number, "must be a number of units >= 0")],
+        "family_id": text,
+        "role": [_check(lambda s: s in ROLES, "must be one of " + ", ".join(ROLES))],
+        "plant": text,
+        "body": text,
+        "common_platform": [_check(lambda s: s.strip().lower() in YES_NO, "must be yes or no")],
+        "trim": [_check(lambda s: s.strip().lower() in (*TRIM_VALUES, ""),
+                        "must be yes, replaced, no or empty")],
+        "dev_cost_eur_m": [_check(lambda s: _is_number(s, blank_ok=True),
+                                  "must be empty or a number of EUR m >= 0")],
+        "source": text,
+        "notes": text,
+    }
+    cols = {
+        name: pa.Column(str, checks=checks, nullable=False)
+        for name, checks in spec.items()
+        if name in columns
+    }
+    for name in columns:
+        if name.endswith(PROVENANCE_SUFFIX):
+            cols[name] = pa.Column(str, checks=text, nullable=False)
+    return pa.DataFrameSchema(cols, strict=False, coerce=False)
+
+
+ASSUMPTION_COLUMNS = ("key", "value")

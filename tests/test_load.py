@@ -1,0 +1,152 @@
+"""Loading and validating input files: every broken input gives exit 2 and names the problem."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from alliance_fin.cli import main
+from alliance_fin.errors import InputError
+from alliance_fin.input_template import write_template
+from alliance_fin.load import load_assumptions, load_lineup
+
+
+def _edit(frame: pd.DataFrame, row: int, col: str, value: str) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.loc[row, col] = value
+    return frame
+
+
+# (id, how to break the packaged line-up, words the message must contain)
+BROKEN_FRAMES = [
+    ("missing-column", lambda f: f.drop(columns=["region"]), ["missing required column", "region"]),
+    ("duplicate-id", lambda f: _edit(f, 3, "model_id", "N01"), ["rows 2, 5", "duplicate id", "N01"]),
+    ("duplicate-id-case-space", lambda f: _edit(f, 3, "model_id", " n01"), ["duplicate id", "rows 2, 5"]),
+    ("unknown-member", lambda f: _edit(f, 0, "member", "Nisan"), ["row 2", "'member'", "Nisan", "did you mean 'Nissan'"]),
+    ("bad-role", lambda f: _edit(f, 1, "role", "boss"), ["row 3", "'role'", "boss", "leader, follower, standalone"]),
+    ("text-in-year", lambda f: _edit(f, 2, "launch_year", "soon"), ["row 4", "launch_year", "soon", "whole year"]),
+    ("float-year", lambda f: _edit(f, 2, "end_year", "2024.5"), ["row 4", "end_year", "2024.5"]),
+    ("negative-volume", lambda f: _edit(f, 4, "annual_volume", "-100"), ["row 6", "annual_volume", "-100", ">= 0"]),
+    ("launch-after-end", lambda f: _edit(f, 0, "launch_year", "2030"), ["row 2", "2030", "after end_year 2021"]),
+    ("family-without-leader", lambda f: _edit(f, 4, "role", "follower"), ["family 'F02'", "no leader"]),
+    ("family-two-leaders", lambda f: _edit(f, 5, "role", "leader"), ["family 'F02'", "2 leaders"]),
+    ("follower-without-family", lambda f: _edit(f, 5, "family_id", ""), ["row 7", "must belong to a family"]),
+    ("unknown-segment", lambda f: _edit(f, 0, "segment", "Z"), ["row 2", "'segment'", "'Z'", "known segments"]),
+    ("control-character", lambda f: _edit(f, 0, "model_name", "Qash\x07qai"), ["row 2", "model_name", "control"]),
+    ("unknown-column", lambda f: f.assign(colour="red"), ["unknown column", "colour"]),
+]
+
+
+@pytest.mark.parametrize("break_it, words", [b[1:] for b in BROKEN_FRAMES], ids=[b[0] for b in BROKEN_FRAMES])
+def test_validate_reports_each_broken_csv(tmp_path, raw_lineup, capsys, break_it, words):
+    path = tmp_path / "broken.csv"
+    break_it(raw_lineup).to_csv(path, index=False)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "broken.csv" in err
+    for word in words:
+        assert word in err, (word, err)
+    assert "Traceback" not in err
+
+
+def test_all_problems_reported_at_once(tmp_path, raw_lineup, capsys):
+    frame = _edit(_edit(_edit(raw_lineup, 0, "member", "Nisan"), 2, "launch_year", "x"), 3, "model_id", "N01")
+    path = tmp_path / "many.csv"
+    frame.to_csv(path, index=False)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "3 problem(s)" in err
+    assert all(w in err for w in ["Nisan", "'x'", "duplicate id"])
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", ["is empty"]),
+    (b"model_id;member;brand\nN01;Nissan;Nissan\n", ["separated by ';'", "commas"]),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", ["not a text CSV"]),
+], ids=["empty-file", "wrong-delimiter", "binary-as-csv"])
+def test_unreadable_csv(tmp_path, capsys, content, words):
+    path = tmp_path / "in.csv"
+    path.write_bytes(content)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert all(w in err for w in words), err
+
+
+def test_not_a_workbook(tmp_path, capsys):
+    path = tmp_path / "fake.xlsx"
+    path.write_text("this is not a workbook")
+    assert main(["validate", str(path)]) == 2
+    assert "is not an Excel workbook" in capsys.readouterr().err
+
+
+def test_workbook_without_models_sheet(tmp_path, capsys):
+    path = tmp_path / "t.xlsx"
+    write_template(path, example=True)
+    wb = load_workbook(path)
+    wb["models"].title = "Sheet1"
+    wb.save(path)
+    assert main(["validate", str(path)]) == 2
+    assert "has no sheet 'models'" in capsys.readouterr().err
+
+
+def test_missing_file(capsys):
+    assert main(["validate", "/nonexistent/x.csv"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_template_example_round_trips(tmp_path, capsys):
+    path = tmp_path / "example.xlsx"
+    assert main(["template", str(path), "--example"]) == 0
+    assert main(["validate", str(path)]) == 0
+    assert "valid - 57 models, 19 families, 0 assumption(s) overridden" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(load_lineup(path), load_lineup())
+    pd.testing.assert_frame_equal(load_assumptions(path), load_assumptions())
+
+
+def test_blank_template_has_headers_notes_and_dropdowns(tmp_path):
+    path = tmp_path / "blank.xlsx"
+    assert main(["template", str(path)]) == 0
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["models", "assumptions", "notes"]
+    header = [c.value for c in wb["models"][1]]
+    assert header[:3] == ["model_id", "member", "brand"]
+    lists = [dv.formula1 for dv in wb["models"].data_validations.dataValidation]
+    assert '"Renault,Nissan,Mitsubishi"' in lists and '"leader,follower,standalone"' in lists
+    notes = [r[0].value for r in wb["notes"].iter_rows(min_row=2)]
+    assert {"model_id", "role", "trim", "dev_cost_eur_m"} <= set(notes)
+
+
+def test_names_starting_with_equals_stay_text(tmp_path, raw_lineup):
+    frame = _edit(_edit(raw_lineup, 0, "model_name", "=1+1"), 1, "brand", "Mégane @home")
+    path = tmp_path / "eq.xlsx"
+    write_template(path, example=True)
+    wb = load_workbook(path)
+    ws = wb["models"]
+    ws["D2"].value, ws["D2"].data_type = "=1+1", "s"
+    wb.save(path)
+    lineup = load_lineup(path)
+    assert lineup.loc[0, "model_name"] == "=1+1"
+    csv_path = tmp_path / "eq.csv"
+    frame.to_csv(csv_path, index=False)
+    assert load_lineup(csv_path).loc[1, "brand"] == "Mégane @home"
+
+
+def test_assumptions_sheet_overrides_and_rejects(tmp_path, capsys):
+    path = tmp_path / "a.xlsx"
+    write_template(path, example=True)
+    wb = load_workbook(path)
+    ws = wb["assumptions"]
+    ws["B2"].value = 0.3  # max_saving_rate is the first key
+    ws.append(["max_savings_rate", 0.2])
+    ws.append(["discount_rate", 1.5])
+    wb.save(path)
+    with pytest.raises(InputError) as exc:
+        load_assumptions(path)
+    text = exc.value.report()
+    assert "did you mean 'max_saving_rate'" in text and "from 0 to 1" in text
+    ws.delete_rows(ws.max_row - 1, 2)
+    wb.save(path)
+    a = load_assumptions(path)
+    assert a.loc["max_saving_rate", "value"] == 0.3
+    assert a.loc["max_saving_rate", "provenance"] == "input file"
