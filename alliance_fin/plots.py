@@ -1,0 +1,240 @@
+"""Seaborn charts for the reports: ``plot_x(data, *, ax=None) -> Axes``.
+
+Each function draws on the given axes (or a new figure sized for a report page) and returns
+them; nothing here saves or shows a figure. Units and sources go in the titles and notes.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+MEMBER_COLORS = {"Renault": "#F2B705", "Nissan": "#C3002F", "Mitsubishi": "#4D4D4D"}
+CATEGORY_COLORS = {"development": "#1F3864", "production": "#2E75B6", "other": "#9DC3E6"}
+STATUS_COLORS = {"met": "#2E7D32", "on track": "#66BB6A", "at risk": "#F9A825", "missed": "#C62828"}
+FIGSIZE = (8.0, 4.2)
+SOURCE_NOTE = "Illustrative line-up; assumptions in the Assumptions sheet of the workbook."
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float] = FIGSIZE) -> Axes:
+    if ax is not None:
+        return ax
+    sns.set_theme(style="whitegrid", context="notebook")
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _money(unit: str) -> FuncFormatter:
+    return FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+def _note(ax: Axes, text: str = SOURCE_NOTE) -> None:
+    # supxlabel gets its own space under constrained layout, so it never overlaps tick labels
+    ax.figure.supxlabel(text, x=0.01, ha="left", fontsize=7, color="#666666")
+
+
+def plot_savings_by_member(by_member: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
+    """Stacked bars of window savings per member and category.
+
+    Parameters
+    ----------
+    by_member : DataFrame
+        Columns ``member``, ``category``, ``saving`` (report currency, millions).
+    """
+    ax = _axes(ax)
+    wide = by_member.pivot_table(index="member", columns="category", values="saving", aggfunc="sum", fill_value=0)
+    wide = wide.reindex(columns=[c for c in CATEGORY_COLORS if c in wide.columns])
+    wide = wide.loc[wide.sum(axis=1).sort_values(ascending=False).index]
+    left = np.zeros(len(wide))
+    for cat in wide.columns:
+        ax.barh(wide.index, wide[cat], left=left, color=CATEGORY_COLORS[cat], label=cat)
+        left += wide[cat].to_numpy()
+    for y, total in enumerate(left):
+        ax.text(total, y, f" {total:,.0f}", va="center", fontsize=9)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(_money(currency))
+    ax.set_xlabel(f"Savings in the window, {currency} m")
+    ax.set_ylabel("")
+    ax.set_title("Savings by member and category")
+    ax.legend(loc="lower right", frameon=False)
+    ax.set_xlim(0, left.max() * 1.15 if len(left) else 1)
+    _note(ax)
+    return ax
+
+
+def plot_savings_by_year(by_year: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
+    """Bars of savings per year by category with the cumulative line.
+
+    Parameters
+    ----------
+    by_year : DataFrame
+        Index ``year``; columns ``development``, ``production``, ``other``, ``cumulative``
+        (report currency, millions).
+    """
+    ax = _axes(ax)
+    years = by_year.index.astype(str)
+    bottom = np.zeros(len(by_year))
+    for cat in CATEGORY_COLORS:
+        if cat in by_year:
+            ax.bar(years, by_year[cat], bottom=bottom, color=CATEGORY_COLORS[cat], label=cat)
+            bottom += by_year[cat].to_numpy()
+    ax.yaxis.set_major_formatter(_money(currency))
+    ax.set_ylabel(f"{currency} m per year")
+    ax2 = ax.twinx()
+    ax2.plot(years, by_year["cumulative"], color="#C00000", marker="o", label="cumulative (right)")
+    ax2.yaxis.set_major_formatter(_money(currency))
+    ax2.set_ylabel(f"cumulative, {currency} m")
+    ax2.grid(False)
+    ax2.set_ylim(0, by_year["cumulative"].max() * 1.1 if len(by_year) else 1)
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=4, frameon=False,
+              fontsize=8)
+    ax.set_title("Savings by year")
+    _note(ax)
+    return ax
+
+
+def plot_waterfall(waterfall: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
+    """Waterfall from standalone to scheme development investment.
+
+    Parameters
+    ----------
+    waterfall : DataFrame
+        Columns ``step`` (label), ``value`` (report currency, millions; negative for savings),
+        ``kind`` (``total`` or ``delta``), in drawing order.
+    """
+    ax = _axes(ax)
+    running = 0.0
+    for i, rec in enumerate(waterfall.itertuples(index=False)):
+        if rec.kind == "total":
+            ax.bar(i, rec.value, color="#1F3864")
+            running = rec.value
+            ax.text(i, rec.value, f"{rec.value:,.0f}", ha="center", va="bottom", fontsize=8)
+        else:
+            bottom = running + min(rec.value, 0)
+            ax.bar(i, abs(rec.value), bottom=bottom, color="#70AD47" if rec.value < 0 else "#C00000")
+            ax.text(i, running, f"{rec.value:,.0f}", ha="center", va="bottom", fontsize=8)
+            running += rec.value
+    ax.set_xticks(range(len(waterfall)), [str(s).replace(" ", "\n", 1) for s in waterfall["step"]], fontsize=8)
+    ax.yaxis.set_major_formatter(_money(currency))
+    ax.set_ylabel(f"Development investment, {currency} m")
+    ax.set_title("From standalone to leader-follower development investment")
+    _note(ax)
+    return ax
+
+
+def plot_sensitivity_heatmap(grid: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
+    """Heatmap of window savings over two assumptions (index = rows, columns = columns)."""
+    ax = _axes(ax, (7.0, 4.2))
+    labels = grid.copy()
+    labels.index = [f"{v:.0%}" for v in grid.index]
+    labels.columns = [f"{v:.0%}" for v in grid.columns]
+    sns.heatmap(labels, annot=True, fmt=",.0f", cmap="Blues", cbar_kws={"label": f"{currency} m"}, ax=ax,
+                annot_kws={"fontsize": 8})
+    ax.set_ylabel(str(grid.index.name or "rows").replace("_", " "))
+    ax.set_xlabel(str(grid.columns.name or "columns").replace("_", " "))
+    ax.set_title(f"Savings in the window ({currency} m) by assumption pair")
+    return ax
+
+
+def plot_tornado(tornado: pd.DataFrame, *, currency: str = "EUR", base: float | None = None,
+                 ax: Axes | None = None) -> Axes:
+    """Tornado of window savings with each assumption at -/+ swing.
+
+    Parameters
+    ----------
+    tornado : DataFrame
+        Columns ``key``, ``total_low``, ``total_high`` (report currency, millions), largest range first.
+    """
+    ax = _axes(ax)
+    data = tornado.iloc[::-1]
+    ref = base if base is not None else float((data["total_low"] + data["total_high"]).mean() / 2)
+    for y, rec in enumerate(data.itertuples(index=False)):
+        ax.barh(y, rec.total_low - ref, left=ref, color="#9DC3E6")
+        ax.barh(y, rec.total_high - ref, left=ref, color="#1F3864")
+    ax.axvline(ref, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(data)), data["key"], fontsize=8)
+    ax.xaxis.set_major_formatter(_money(currency))
+    ax.set_xlabel(f"Savings in the window, {currency} m (light: assumption -20%, dark: +20%)")
+    ax.set_title("What moves the total most")
+    return ax
+
+
+def plot_counts_before_after(before_after: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Grouped bars of model counts before and after trimming.
+
+    Parameters
+    ----------
+    before_after : DataFrame
+        Columns ``value`` (e.g. member), ``before``, ``after``.
+    """
+    ax = _axes(ax)
+    long = before_after.melt(id_vars="value", value_vars=["before", "after"], var_name="line-up",
+                             value_name="models")
+    sns.barplot(long, x="value", y="models", hue="line-up", palette=["#9DC3E6", "#1F3864"], ax=ax)
+    for container in ax.containers:
+        ax.bar_label(container, fontsize=8)
+    ax.set_xlabel("")
+    ax.set_ylabel("models")
+    ax.set_title("Models before and after trimming")
+    _note(ax)
+    return ax
+
+
+def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Actual shares by year against their straight paths to target.
+
+    Parameters
+    ----------
+    paths : DataFrame
+        Columns ``year``, ``metric`` (label), ``actual``, ``path`` (decimal shares), ``target``,
+        ``target_year``, ``status``.
+    """
+    ax = _axes(ax)
+    palette = ["#1F3864", "#C00000", "#70AD47", "#7030A0"]
+    for i, (metric, grp) in enumerate(paths.groupby("metric", sort=False)):
+        color = palette[i % len(palette)]
+        ax.plot(grp["year"], grp["actual"], marker="o", color=color, label=f"{metric}")
+        ax.plot(grp["year"], grp["path"], linestyle="--", color=color, alpha=0.6, label=f"{metric}: path")
+        tgt = grp.iloc[0]
+        ax.scatter([tgt["target_year"]], [tgt["target"]], marker="*", s=160, color=color, zorder=5)
+        for rec in grp.itertuples(index=False):
+            ax.scatter([rec.year], [rec.actual], s=30, color=STATUS_COLORS.get(rec.status, color), zorder=6)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("year")
+    ax.set_ylabel("share")
+    ax.set_title("Shares against the straight path to each target (star = target)")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    _note(ax, "Dot colour = status (green met/on track, amber at risk, red missed). " + SOURCE_NOTE)
+    return ax
+
+
+def plot_timeline(gantt: pd.DataFrame, *, start_year: int, end_year: int, ax: Axes | None = None) -> Axes:
+    """Gantt-style bars of each model's years on sale, coloured by member; cuts marked.
+
+    Parameters
+    ----------
+    gantt : DataFrame
+        Columns ``label``, ``member``, ``start``, ``end`` (years), ``cut_year`` (NaN if none).
+    """
+    height = max(4.0, 0.16 * len(gantt) + 1.0)
+    ax = _axes(ax, (8.0, height))
+    data = gantt.reset_index(drop=True)
+    for y, rec in enumerate(data.itertuples(index=False)):
+        ax.barh(y, rec.end - rec.start + 1, left=rec.start, color=MEMBER_COLORS.get(rec.member, "#888888"),
+                height=0.7)
+        if pd.notna(rec.cut_year):
+            ax.plot([rec.cut_year], [y], marker="x", color="black")
+    ax.set_yticks(range(len(data)), data["label"], fontsize=6)
+    ax.invert_yaxis()
+    ax.axvspan(start_year, end_year + 1, color="#EEEEEE", zorder=0)
+    ax.set_xlabel("year (grey: report window; x: cut by trimming)")
+    ax.set_title("Models on sale by year")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in MEMBER_COLORS.values()]
+    ax.legend(handles, MEMBER_COLORS.keys(), fontsize=7, frameon=False, loc="lower left")
+    return ax

@@ -1,0 +1,102 @@
+"""Show a report section in a notebook: its reading, its table (formatted) and its chart.
+
+``show(report, "by_member")`` is the one call each notebook section makes. Tables are
+formatted here, at the last moment (thousands separators, one decimal for money, percentages
+for shares and rates), and every string is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+from pandas.io.formats.style import Styler
+
+from alliance_fin import plots
+from alliance_fin.tables import Report
+
+MAX_ROWS = 60  # longer tables are cut in the HTML (the workbook holds every row)
+PERCENT_HINTS = ("share", "rate", "pct")
+YEAR_HINTS = ("year", "launch", "end", "start")
+
+
+def _is_percent(name: object) -> bool:
+    text = str(name).lower()
+    return any(h in text for h in PERCENT_HINTS)
+
+
+def _label(name: object) -> str:
+    return str(name).replace("_", " ")
+
+
+def _column_format(name: object, series: pd.Series):
+    if pd.api.types.is_bool_dtype(series):
+        return lambda v: "yes" if v else "no"
+    if not pd.api.types.is_numeric_dtype(series):
+        return None
+    if _is_percent(name):
+        return "{:.1%}"
+    if pd.api.types.is_integer_dtype(series):
+        return "{:d}" if any(h in str(name).lower() for h in YEAR_HINTS) else "{:,d}"
+    return "{:,.1f}"
+
+
+def format_table(frame: pd.DataFrame, *, caption: str | None = None) -> Styler:
+    """A Styler with units-aware number formats and escaped text.
+
+    Columns whose name contains share/rate/pct are shown as percentages; year-like integer
+    columns plainly; other numbers with thousands separators (one decimal for floats). Column
+    and index labels lose their underscores; every string is HTML-escaped.
+    """
+    frame = frame.head(MAX_ROWS)
+    grid = len(frame.columns) > 0 and all(isinstance(c, float) for c in frame.columns)
+    if grid:  # a sensitivity grid: rates on both axes, money inside
+        styler = frame.style.format("{:,.0f}").format_index("{:.0%}", axis=1).format_index("{:.0%}", axis=0)
+    else:
+        formats = {c: _column_format(c, frame[c]) for c in frame.columns}
+        if "figure" in frame.columns and "value" in frame.columns:  # headline: shares as %
+            formats["value"] = None
+        styler = frame.style.format({c: f for c, f in formats.items() if f is not None}, escape="html", na_rep="")
+        if "figure" in frame.columns and "value" in frame.columns:
+            shares = frame["figure"].str.contains("share")
+            styler = styler.format("{:.1%}", subset=pd.IndexSlice[frame.index[shares], ["value"]])
+            styler = styler.format("{:,.1f}", subset=pd.IndexSlice[frame.index[~shares], ["value"]])
+            styler = styler.hide(axis="index")
+        styler = styler.format_index(_label, axis=1, escape="html")
+        styler = styler.format_index(escape="html", axis=0)
+        if frame.index.name is not None:
+            styler = styler.format_index_names(_label, axis=0, escape="html") if hasattr(
+                styler, "format_index_names") else styler
+    styler = styler.set_table_attributes('class="af-table"')
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler
+
+
+def show(report: Report, section: str) -> None:
+    """Display one section of ``report`` (reading, table, chart) in the notebook."""
+    sec = report.sections[section]
+    display(Markdown(sec.reading))
+    if sec.table is not None:
+        frame = report.tables[sec.table]
+        note = f" (first {MAX_ROWS} of {len(frame)} rows; all are in the workbook)" if len(frame) > MAX_ROWS else ""
+        caption = f"Money in {report.currency} millions; shares and rates in %; volumes in units per year"
+        display(HTML(format_table(frame, caption=caption).to_html()
+                     + (f"<p><em>{note.strip()}</em></p>" if note else "")))
+    if sec.plot is not None:
+        plot = getattr(plots, sec.plot)
+        data = report.tables[sec.table] if sec.table else None
+        kwargs = dict(sec.plot_kwargs)
+        if "currency" in plot.__code__.co_varnames:
+            kwargs.setdefault("currency", report.currency)
+        ax = plot(_plot_data(report, section, data), **kwargs)
+        display(ax.figure)
+        plt.close(ax.figure)
+
+
+def _plot_data(report: Report, section: str, data: pd.DataFrame | None) -> pd.DataFrame:
+    """The frame a section's chart draws (usually its table)."""
+    special = {"by_member": "by_member_category"}
+    if report.name == "savings" and section in special:
+        return report.tables[special[section]]
+    return data
