@@ -1,0 +1,365 @@
+"""Milestones to 2025: year-by-year shares against the Alliance targets, with slippage scenarios.
+
+Pure calculations over a (models x years) activity matrix. Definitions (``docs/methodology.md``,
+section "Milestones"): a launch delay of ``d`` years shifts ``launch_year`` and ``end_year`` of
+every model launched after ``as_of_year``. In year ``y`` a model is *active* when
+``launch_year <= y <= end_year``; *new by y* when ``start_year <= launch_year <= y``.
+
+- ``lf_share_new`` = new models in a family / new models (0 when there are none),
+- ``lf_share_active`` = active models in a family / active models,
+- ``platform_volume_share`` = volume of active common-platform models / volume of active models.
+
+Each target gets a straight path from its start-year value to the target in the target year and
+a status (:func:`calc_target_status`). Comparisons allow :data:`EPS` so that a value computed to
+be exactly on a boundary (0.1 + 0.2 vs 0.3) lands on the boundary's side it is meant to.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from alliance_fin.errors import ParameterError
+from alliance_fin.trimming import (
+    YEAR_FIRST,
+    YEAR_LAST,
+    TrimmingResult,
+    _check_int,
+    _cut_from_year,
+    _param,
+    _prepare_lineup,
+)
+
+#: Float tolerance of every target comparison (shares are decimal fractions).
+EPS = 1e-9
+#: Launch delays always shown in the delay table (the chosen delay is added when larger).
+DELAY_TABLE_YEARS = (0, 1, 2, 3)
+#: Last year searched for "year the target is first met" in the delay table.
+HORIZON_YEAR = YEAR_LAST
+MAX_DELAY_YEARS = 10
+STATUSES = ("met", "on track", "at risk", "missed")
+#: (metric in by_year, target share key, target year key) per target.
+TARGETS = (
+    ("lf_share_new", "target_lf_share", "target_lf_year"),
+    ("platform_volume_share", "target_platform_share", "target_platform_year"),
+)
+
+
+@dataclass(frozen=True, eq=False)
+class MilestonesResult:
+    """Outcome of :func:`calc_milestones`.
+
+    Attributes
+    ----------
+    by_year : DataFrame
+        Index ``year`` (start_year..end_year): active_models, launches (models launched in the
+        year), new_models, new_lf_models (cumulative counts since start_year), lf_share_new,
+        lf_share_active, platform_volume_share (decimal shares); with a trimming result also the
+        same columns suffixed ``_trimmed``.
+    targets : DataFrame
+        One row per scenario x target x year: scenario (``data`` or ``trimmed``), metric, year,
+        target (share), target_year, actual, path (shares), status (see :data:`STATUSES`).
+    delay_table : DataFrame
+        One row per scenario x delay (:data:`DELAY_TABLE_YEARS`): scenario, launch_delay_years,
+        lf_first_met_year, platform_first_met_year (Int64; <NA> = not met by
+        :data:`HORIZON_YEAR`), lf_share_new_at_target_year, platform_volume_share_at_target_year
+        (shares), lf_target_met, platform_target_met (bool, at the target year).
+    timeline : DataFrame
+        Events (RangeIndex): year, model_id, member, model_name, event (``launch``, ``end`` =
+        last production year, ``cut`` = first year without the model), in_window (bool).
+    gantt : DataFrame
+        One row per model: model_id, member, model_name, start, end (first and last production
+        year after delay and cuts), launched (bool), cut_year (Int64, first year without a cut
+        model; <NA> otherwise).
+    at_target : DataFrame
+        Index metric: target, target_year, actual, met, and with trimming actual_trimmed,
+        met_trimmed; for the chosen delay, whatever the window.
+    params : Mapping
+        The resolved parameters.
+    """
+
+    by_year: pd.DataFrame
+    targets: pd.DataFrame
+    delay_table: pd.DataFrame
+    timeline: pd.DataFrame
+    gantt: pd.DataFrame
+    at_target: pd.DataFrame
+    params: Mapping[str, float]
+
+    def __repr__(self) -> str:
+        parts = [f"{m} {r.actual:.1%} in {int(r.target_year)} (target {r.target:.0%}: "
+                 f"{'met' if r.met else 'missed'})" for m, r in self.at_target.iterrows()]
+        return (f"MilestonesResult({self.by_year.index.min()}-{self.by_year.index.max()}, "
+                f"delay {self.params['launch_delay_years']} y; " + "; ".join(parts) + ")")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(m))}</th><td>{r.target:.0%} by "
+            f"{int(r.target_year)}</td><td>{r.actual:.1%}</td><td>{'met' if r.met else 'missed'}"
+            "</td></tr>" for m, r in self.at_target.iterrows())
+        return ("<table><caption>Milestones (launch delay "
+                f"{self.params['launch_delay_years']} years)</caption><tr><th>metric</th>"
+                f"<th>target</th><th>actual</th><th>status</th></tr>{rows}</table>")
+
+
+# ---------------------------------------------------------------- core matrix calculation
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def _yearly(years: np.ndarray, launch: np.ndarray, end: np.ndarray, volume: np.ndarray,
+            in_family: np.ndarray, common: np.ndarray, start_year: int) -> pd.DataFrame:
+    """Metrics per year from per-model arrays (``volume`` is (n,) or (years, n), units/year)."""
+    y = years[:, None]
+    active = (launch <= y) & (y <= end)
+    launched = launch <= end  # a model cut before its launch never appears
+    new = launched & (launch >= start_year) & (launch <= y)
+    vol = np.broadcast_to(volume, active.shape) * active
+    return pd.DataFrame({
+        "active_models": active.sum(axis=1),
+        "launches": (launched & (launch == y)).sum(axis=1),
+        "new_models": new.sum(axis=1),
+        "new_lf_models": (new & in_family).sum(axis=1),
+        "lf_share_new": _ratio((new & in_family).sum(axis=1), new.sum(axis=1)),
+        "lf_share_active": _ratio((active & in_family).sum(axis=1), active.sum(axis=1)),
+        "platform_volume_share": _ratio((vol * common).sum(axis=1), vol.sum(axis=1)),
+    }, index=pd.Index(years, name="year"))
+
+
+def _scenario(frame: pd.DataFrame, delay: int, as_of_year: int,
+              trimming: TrimmingResult | None) -> dict[str, np.ndarray | object]:
+    """Per-model arrays for one delay, with the trimming applied when given."""
+    shift = np.where(frame["launch_year"].to_numpy() > as_of_year, delay, 0)
+    launch = frame["launch_year"].to_numpy() + shift
+    end = frame["end_year"].to_numpy() + shift
+    arrays = {"launch": launch, "end": end, "volume": frame["annual_volume"].to_numpy(float),
+              "moves": None, "cut": np.zeros(len(frame), dtype=bool)}
+    if trimming is not None:
+        reason = trimming.models["reason"].reindex(frame.index)
+        free = _cut_from_year(reason, pd.Series(launch, index=frame.index),
+                              pd.Series(end, index=frame.index), trimming.cut_year)
+        cut = reason.ne("").to_numpy()
+        arrays["end"] = np.where(cut, free.fillna(0).to_numpy(int) - 1, end)
+        arrays["cut"] = cut
+        moves = trimming.moves[trimming.moves["to_model_id"].ne("")]
+        arrays["moves"] = (frame.index.get_indexer(moves["to_model_id"]),
+                           free.reindex(moves["from_model_id"]).to_numpy(int),
+                           moves["migrated_volume"].to_numpy(float))
+    return arrays
+
+
+def _metrics(frame: pd.DataFrame, years: np.ndarray, arrays: dict, start_year: int) -> pd.DataFrame:
+    volume = arrays["volume"]
+    if arrays["moves"] is not None:
+        to_idx, free, migrated = arrays["moves"]
+        # volume a receiver gains in year y: the moves whose volume is free by y
+        gained = (years[:, None] >= free[None, :]) * migrated[None, :]
+        volume = np.tile(volume, (len(years), 1))
+        np.add.at(volume, (slice(None), to_idx), gained)
+    return _yearly(years, arrays["launch"], arrays["end"], volume,
+                   frame["family_id"].ne("").to_numpy(), frame["common_platform"].to_numpy(),
+                   start_year)
+
+
+# ---------------------------------------------------------------- paths and statuses
+def calc_target_path(actual_start: float, target: float, start_year: int, target_year: int,
+                     years: np.ndarray) -> np.ndarray:
+    """Straight path from ``actual_start`` in ``start_year`` to ``target`` in ``target_year``.
+
+    ``path_y = actual_start + (target - actual_start) * (y - start_year) / (target_year -
+    start_year)``, held at ``target`` from the target year on (and equal to it when
+    ``target_year <= start_year``). Shares in, shares out; shape of ``years``.
+    """
+    years = np.asarray(years, dtype=float)
+    if target_year <= start_year:
+        return np.full(years.shape, float(target))
+    frac = np.clip((years - start_year) / (target_year - start_year), 0.0, 1.0)
+    return actual_start + (target - actual_start) * frac
+
+
+def calc_target_status(actual: np.ndarray, path: np.ndarray, years: np.ndarray, target: float,
+                       target_year: int, amber_tolerance: float) -> np.ndarray:
+    """Status per year: ``met``, ``on track``, ``at risk`` or ``missed`` (array of str).
+
+    ``met`` if actual >= target; else ``missed`` from the target year on; before it ``on track``
+    if actual >= path, ``at risk`` if actual >= path - amber_tolerance, else ``missed``. Every
+    comparison allows :data:`EPS`, so a value on a boundary counts as reaching it.
+    """
+    actual, path = np.asarray(actual, float), np.asarray(path, float)
+    years = np.asarray(years)
+    return np.select(
+        [actual >= target - EPS, years >= target_year, actual >= path - EPS,
+         actual >= path - amber_tolerance - EPS],
+        ["met", "missed", "on track", "at risk"], default="missed")
+
+
+def _targets(by_year: pd.DataFrame, scenario: str, suffix: str, goals: dict,
+             start_year: int, tolerance: float) -> pd.DataFrame:
+    years = by_year.index.to_numpy()
+    parts = []
+    for metric, (target, target_year) in goals.items():
+        actual = by_year[metric + suffix].to_numpy(float)
+        path = calc_target_path(actual[0], target, start_year, target_year, years)
+        parts.append(pd.DataFrame({
+            "scenario": scenario, "metric": metric, "year": years, "target": target,
+            "target_year": target_year, "actual": actual, "path": path,
+            "status": calc_target_status(actual, path, years, target, target_year, tolerance)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _first_met(series: pd.Series, target: float) -> object:
+    hit = series.index[series.to_numpy(float) >= target - EPS]
+    return int(hit[0]) if len(hit) else pd.NA
+
+
+# ---------------------------------------------------------------- public API
+def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
+                    start_year: int = 2020, end_year: int = 2025, launch_delay_years: int = 0,
+                    as_of_year: int = 2020, trimming: TrimmingResult | None = None,
+                    amber_tolerance: float | None = None) -> MilestonesResult:
+    """Year-by-year milestone metrics, target statuses, delay table and timeline.
+
+    Parameters
+    ----------
+    lineup : DataFrame
+        One row per model (as :func:`alliance_fin.load.load_lineup` returns).
+    assumptions : Mapping[str, float]
+        Uses target_lf_share, target_lf_year, target_platform_share, target_platform_year and
+        amber_tolerance (decimal share; the keyword wins).
+    start_year, end_year : int
+        Report window, 2000-2035, start <= end.
+    launch_delay_years : int
+        Years (0-10) added to launch and end of models launched after ``as_of_year``.
+    as_of_year : int
+        Launches up to this year are taken as done (2000-2035).
+    trimming : TrimmingResult, optional
+        Adds ``*_trimmed`` columns and a ``trimmed`` scenario (cuts, migrated volume).
+    amber_tolerance : float, optional
+        How far (share, 0-1) below the path is still ``at risk`` rather than ``missed``.
+
+    Returns
+    -------
+    MilestonesResult
+
+    Raises
+    ------
+    ParameterError
+        A year or delay out of range, a missing assumption, a trimming result of other models.
+    """
+    frame = _prepare_lineup(lineup)
+    start = _check_int("start_year", start_year, YEAR_FIRST, YEAR_LAST)
+    stop = _check_int("end_year", end_year, start, YEAR_LAST)
+    delay = _check_int("launch_delay_years", launch_delay_years, 0, MAX_DELAY_YEARS)
+    as_of = _check_int("as_of_year", as_of_year, YEAR_FIRST, YEAR_LAST)
+    tolerance = _param(assumptions, "amber_tolerance", amber_tolerance, low=0, high=1)
+    goals = {metric: (_param(assumptions, share_key, low=0, high=1),
+                      int(_param(assumptions, year_key, low=YEAR_FIRST, high=YEAR_LAST)))
+             for metric, share_key, year_key in TARGETS}
+    if trimming is not None and set(trimming.models.index) != set(frame.index):
+        raise ParameterError("the trimming result was computed on a different line-up")
+
+    scenarios = {"data": None} if trimming is None else {"data": None, "trimmed": trimming}
+    suffix = {"data": "", "trimmed": "_trimmed"}
+    horizon = np.arange(min(start, *(ty for _, ty in goals.values())),
+                        max(stop, HORIZON_YEAR) + 1)
+    window = np.arange(start, stop + 1)
+
+    by_year, targets, delay_rows, at_target = [], [], [], {}
+    for name, trim in scenarios.items():
+        for d in sorted({*DELAY_TABLE_YEARS, delay}):
+            long = _metrics(frame, horizon, _scenario(frame, d, as_of, trim), start)
+            if d in DELAY_TABLE_YEARS:
+                row = {"scenario": name, "launch_delay_years": d}
+                for metric, key in (("lf_share_new", "lf"), ("platform_volume_share", "platform")):
+                    target, target_year = goals[metric]
+                    row[f"{key}_first_met_year"] = _first_met(long.loc[start:, metric], target)
+                    row[f"{metric}_at_target_year"] = float(long.at[target_year, metric])
+                    row[f"{key}_target_met"] = bool(long.at[target_year, metric] >= target - EPS)
+                delay_rows.append(row)
+            if d == delay:
+                part = long.loc[window]
+                by_year.append(part.add_suffix(suffix[name]))
+                targets.append(_targets(part, name, "", goals, start, tolerance))
+                for metric, (target, target_year) in goals.items():
+                    actual = float(long.at[target_year, metric])
+                    cell = at_target.setdefault(metric, {"target": target,
+                                                         "target_year": target_year})
+                    cell["actual" + suffix[name]] = actual
+                    cell["met" + suffix[name]] = bool(actual >= target - EPS)
+
+    delay_table = pd.DataFrame(delay_rows)
+    for col in ("lf_first_met_year", "platform_first_met_year"):
+        delay_table[col] = delay_table[col].astype("Int64")
+    gantt, timeline = _timeline(frame, _scenario(frame, delay, as_of, trimming), window)
+    params = {"start_year": start, "end_year": stop, "launch_delay_years": delay,
+              "as_of_year": as_of, "amber_tolerance": tolerance, "trimmed": trimming is not None}
+    for metric, share_key, year_key in TARGETS:
+        params[share_key], params[year_key] = goals[metric]
+    return MilestonesResult(
+        by_year=pd.concat(by_year, axis=1), targets=pd.concat(targets, ignore_index=True),
+        delay_table=delay_table, timeline=timeline, gantt=gantt,
+        at_target=pd.DataFrame.from_dict(at_target, orient="index").rename_axis("metric"),
+        params=MappingProxyType(params))
+
+
+def _timeline(frame: pd.DataFrame, arrays: dict,
+              window: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gantt rows and launch/end/cut events for one scenario (see :class:`MilestonesResult`)."""
+    launch, end = arrays["launch"], arrays["end"]
+    cut = arrays["cut"]
+    gantt = pd.DataFrame({
+        "model_id": frame.index.astype("str"), "member": frame["member"].to_numpy(),
+        "model_name": frame["model_name"].to_numpy(), "start": launch, "end": end,
+        "launched": launch <= end,
+        "cut_year": pd.Series(end + 1, dtype="Int64").where(cut),
+    })
+    base = gantt[["model_id", "member", "model_name"]]
+    events = pd.concat([
+        base[gantt["launched"]].assign(year=gantt["start"], event="launch"),
+        base[~cut].assign(year=gantt["end"], event="end"),
+        base[cut].assign(year=(end + 1)[cut], event="cut"),
+    ], ignore_index=True)
+    order = {"launch": 0, "end": 1, "cut": 2}
+    events = events.sort_values(["year", "event", "model_id"],
+                                key=lambda s: s.map(order) if s.name == "event" else s,
+                                ignore_index=True)
+    events["in_window"] = events["year"].between(window[0], window[-1])
+    return gantt, events[["year", "model_id", "member", "model_name", "event", "in_window"]]
+
+
+def calc_milestones_headline(result: MilestonesResult,
+                             assumptions: Mapping[str, float]) -> dict[str, float | bool]:
+    """The report's headline numbers (manifest keys of ``milestones``), untrimmed data.
+
+    Parameters
+    ----------
+    result : MilestonesResult
+    assumptions : Mapping[str, float]
+        Target shares may be restated here; target years must match the result's.
+
+    Returns
+    -------
+    dict
+        lf_share_new_models_2025, common_platform_volume_share_2024 (float, decimal shares at
+        the target years, whatever those are), lf_target_met, platform_target_met (bool).
+    """
+    out: dict[str, float | bool] = {}
+    keys = {"lf_share_new": ("lf_share_new_models_2025", "lf_target_met"),
+            "platform_volume_share": ("common_platform_volume_share_2024", "platform_target_met")}
+    for metric, share_key, year_key in TARGETS:
+        row = result.at_target.loc[metric]
+        if year_key in assumptions and int(assumptions[year_key]) != int(row["target_year"]):
+            raise ParameterError(f"{year_key} = {assumptions[year_key]} differs from the year the "
+                                 f"milestones were computed for ({int(row['target_year'])})")
+        target = _param(assumptions, share_key, low=0, high=1) if share_key in assumptions \
+            else float(row["target"])
+        value_key, met_key = keys[metric]
+        out[value_key] = float(row["actual"])
+        out[met_key] = bool(row["actual"] >= target - EPS)
+    return out

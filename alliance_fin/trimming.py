@@ -1,0 +1,408 @@
+"""Model-range trimming: which models go, why, where their volume goes, what it does to shares.
+
+Pure calculations: a line-up frame and an assumptions mapping in, frames out. The method is in
+``docs/methodology.md`` (section "Range trimming"); in short:
+
+1. Reasons, first match wins: the explicit ``keep``/``cut`` lists (``"manual"``), then the rules in
+   the fixed order ``planned`` (``trim == "yes"``), ``low_volume`` (``annual_volume < min_volume``
+   and not a leader), ``overlap`` (off the common platforms while a model of another member with
+   the same segment and region is on a common platform and in a family). Every rule is evaluated
+   on the input line-up, so the outcome does not depend on the order cuts are made in.
+2. Migration: ``migration_rate`` x the cut model's volume moves to one retained model of the same
+   segment and region: same family first, then same member, then any member; ties go to the
+   highest ``annual_volume``, then the smallest ``model_id``. No such model: the volume is lost.
+3. Before/after counts and common-platform shares; published plans as context rows.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from alliance_fin.errors import InputError, ParameterError
+from alliance_fin.savings import calc_avoided_successor_dev
+
+#: Rules in the order they are applied (the first match gives the reason).
+RULES = ("planned", "low_volume", "overlap")
+#: Migration preference, best first; ``"none"`` marks volume with no receiver.
+MATCH_ORDER = ("family", "member", "any")
+#: Years a cut may take effect in (the report window's range).
+YEAR_FIRST, YEAR_LAST = 2000, 2035
+
+_NEEDED = ("model_id", "member", "segment", "region", "family_id", "role",
+           "launch_year", "end_year", "annual_volume")
+_MODEL_COLUMNS = ["member", "model_name", "segment", "region", "family_id", "role",
+                  "common_platform", "trim", "launch_year", "end_year", "annual_volume"]
+
+#: Published member plans shown beside the line-up's own change (context, not inputs).
+PLANS = (
+    {"plan": "Nissan NEXT", "member": "Nissan", "published_metric": "global models",
+     "published_before": 69.0, "published_after": 55.0, "published_change_share": -0.20,
+     "published_note": "69 models to fewer than 55 (about -20%) by FY2023", "source": "S:110"},
+    {"plan": "Renaulution", "member": "Renault", "published_metric": "platforms",
+     "published_before": 6.0, "published_after": 3.0, "published_change_share": -0.50,
+     "published_note": "platforms 6 -> 3 (powertrain families 8 -> 4)", "source": "S:111"},
+)
+
+
+@dataclass(frozen=True, eq=False)
+class TrimmingResult:
+    """Outcome of :func:`calc_trimming`; every field is a frame or a resolved parameter.
+
+    Attributes
+    ----------
+    models : DataFrame
+        Index ``model_id``, one row per line-up model: member, model_name, segment, region,
+        family_id, role, common_platform (bool), trim, launch_year, end_year, annual_volume
+        (units/year), cut (bool), reason (``""``, ``manual``, ``planned``, ``low_volume``,
+        ``overlap``), cut_from_year (Int64: first year the cut model's volume is free; <NA> if
+        retained), receives_volume (units/year migrated in), volume_after (units/year; 0 if cut).
+    moves : DataFrame
+        One row per cut model (RangeIndex): from_model_id, to_model_id (``""`` when lost),
+        from_member, to_member, segment, region, reason, cut_volume, migrated_volume,
+        lost_volume (units/year), match (``family``, ``member``, ``any`` or ``none``).
+    before_after : DataFrame
+        Tidy model counts: dimension (``total``, ``member``, ``segment``, ``region``), value,
+        before, after, change (ints).
+    shares : DataFrame
+        metric (``common_platform_model_share``, ``common_platform_volume_share``), before,
+        after, change (decimal shares).
+    plans : DataFrame
+        Published plans (see :data:`PLANS`) with the member's line-up model count before, after
+        and change_share.
+    avoided_dev : DataFrame
+        Index ``model_id`` of the cut models: member, segment, reason, avoided_dev_eur_m
+        (standalone development investment of the successor not developed, EUR m).
+    cut_year, min_volume, migration_rate, rules
+        The resolved parameters.
+    """
+
+    models: pd.DataFrame
+    moves: pd.DataFrame
+    before_after: pd.DataFrame
+    shares: pd.DataFrame
+    plans: pd.DataFrame
+    avoided_dev: pd.DataFrame
+    cut_year: int
+    min_volume: float
+    migration_rate: float
+    rules: tuple[str, ...]
+
+    def _summary(self) -> dict[str, object]:
+        head = calc_trimming_headline(self)
+        reasons = self.models.loc[self.models["cut"], "reason"].value_counts()
+        return {
+            "models": f"{head['models_before']} -> {head['models_after']}",
+            "cut by reason": ", ".join(f"{k} {v}" for k, v in reasons.items()) or "none",
+            "volume on common platforms": (
+                f"{head['common_platform_volume_share_before']:.1%} -> "
+                f"{head['common_platform_volume_share_after']:.1%}"),
+            "volume migrated / cut (units/yr)": (
+                f"{self.moves['migrated_volume'].sum():,.0f} / {self.moves['cut_volume'].sum():,.0f}"),
+            "avoided development (EUR m)": f"{self.avoided_dev['avoided_dev_eur_m'].sum():,.0f}",
+        }
+
+    def __repr__(self) -> str:
+        body = "; ".join(f"{k}: {v}" for k, v in self._summary().items())
+        return f"TrimmingResult({body})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in self._summary().items())
+        return f"<table><caption>Range trimming (cuts from {self.cut_year})</caption>{rows}</table>"
+
+
+# ---------------------------------------------------------------- shared input helpers
+def _prepare_lineup(lineup: pd.DataFrame) -> pd.DataFrame:
+    """The line-up typed and indexed by ``model_id`` (optional columns filled with defaults)."""
+    missing = [c for c in _NEEDED if c not in lineup.columns]
+    if missing:
+        raise InputError("line-up lacks required columns: " + ", ".join(missing))
+    frame = lineup.copy()
+    for col, default in (("common_platform", False), ("trim", "no"), ("model_name", ""),
+                         ("dev_cost_eur_m", np.nan)):
+        if col not in frame.columns:
+            frame[col] = default
+    for col in ("model_id", "member", "model_name", "segment", "region", "family_id", "role", "trim"):
+        frame[col] = frame[col].fillna("").astype(str).str.strip()
+    cp = frame["common_platform"]
+    if cp.dtype != bool:
+        cp = cp.fillna("").astype(str).str.strip().str.lower().isin(("yes", "true", "1"))
+    frame["common_platform"] = cp.astype(bool)
+    frame["trim"] = frame["trim"].str.lower()
+    frame["launch_year"] = frame["launch_year"].astype("int64")
+    frame["end_year"] = frame["end_year"].astype("int64")
+    frame["annual_volume"] = frame["annual_volume"].astype("float64")
+    frame["dev_cost_eur_m"] = pd.to_numeric(frame["dev_cost_eur_m"], errors="coerce")
+    dup = frame.loc[frame["model_id"].duplicated(), "model_id"].unique().tolist()
+    if dup:
+        raise InputError("line-up has duplicate model_id: " + ", ".join(map(str, dup)))
+    return frame.set_index("model_id")
+
+
+def _param(assumptions: Mapping[str, float], key: str, override: float | None = None, *,
+           low: float | None = None, high: float | None = None) -> float:
+    """``override`` if given, else ``assumptions[key]``, checked to be finite and in range."""
+    if override is None:
+        if key not in assumptions:
+            raise ParameterError(f"assumption {key!r} is missing")
+        override = assumptions[key]
+    try:
+        value = float(override)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{key} = {override!r} is not a number") from None
+    if not math.isfinite(value) or (low is not None and value < low) or (
+            high is not None and value > high):
+        allowed = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise ParameterError(f"{key} = {override!r} is out of range; allowed: {allowed}")
+    return value
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    """``value`` as an int if it is an integer (not a bool) in ``low..high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ParameterError(f"{name} = {value!r} must be a whole number from {low} to {high}")
+    if not low <= int(value) <= high:
+        raise ParameterError(f"{name} = {value!r} is out of range; allowed: {low} to {high}")
+    return int(value)
+
+
+def _share(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``, 0.0 for an empty denominator."""
+    return float(numerator / denominator) if denominator > 0 else 0.0
+
+
+# ---------------------------------------------------------------- rules and migration
+def _overlap_mask(frame: pd.DataFrame) -> pd.Series:
+    """True for models off the common platforms covered by another member's common-platform twin."""
+    cover = frame.loc[frame["common_platform"] & frame["family_id"].ne(""),
+                      ["segment", "region", "member"]].drop_duplicates()
+    pairs = frame.reset_index()[["model_id", "segment", "region", "member"]].merge(
+        cover, on=["segment", "region"], suffixes=("", "_cover"))
+    covered = pairs.loc[pairs["member"] != pairs["member_cover"], "model_id"].unique()
+    return ~frame["common_platform"] & frame.index.isin(covered)
+
+
+def _reasons(frame: pd.DataFrame, min_volume: float, rules: tuple[str, ...],
+             keep: set[str], cut: set[str]) -> pd.Series:
+    """The cut reason per model (``""`` = retained); see the module docstring for the order."""
+    conditions = {
+        "planned": frame["trim"].eq("yes"),
+        "low_volume": frame["annual_volume"].lt(min_volume) & frame["role"].ne("leader"),
+        "overlap": _overlap_mask(frame),
+    }
+    active = [r for r in RULES if r in rules]
+    reason = np.select([conditions[r].to_numpy() for r in active], active, default="") \
+        if active else np.full(len(frame), "")
+    out = pd.Series(reason, index=frame.index, name="reason", dtype="str")
+    out[out.index.isin(cut)] = "manual"
+    out[out.index.isin(keep)] = ""
+    return out
+
+
+def _cut_from_year(reason: pd.Series, launch_year: pd.Series, end_year: pd.Series,
+                   cut_year: int) -> pd.Series:
+    """First year a cut model's volume is free (Int64; <NA> for retained models).
+
+    Planned cuts run to their ``end_year``; rule and manual cuts stop before ``cut_year``, and a
+    model cut before its launch frees its volume from its planned ``launch_year``.
+    """
+    rule_cut = np.maximum(launch_year, np.minimum(end_year + 1, cut_year))
+    year = np.where(reason.eq("planned"), end_year + 1, rule_cut)
+    return pd.Series(year, index=reason.index, dtype="Int64").where(reason.ne(""))
+
+
+def _migrate(frame: pd.DataFrame, reason: pd.Series, rate: float, cut_year: int) -> pd.DataFrame:
+    """One row per cut model: where ``rate`` x its volume goes (see :class:`TrimmingResult`).
+
+    A receiver must still be in production when the volume is freed (its ``end_year`` >= the
+    cut model's :func:`_cut_from_year`), so volume never moves to a model already gone.
+    """
+    cols = ["member", "segment", "region", "family_id", "annual_volume"]
+    cut_mask = reason.ne("")
+    free = _cut_from_year(reason, frame["launch_year"], frame["end_year"], cut_year)
+    src = frame.loc[cut_mask, cols].assign(reason=reason[cut_mask],
+                                           free=free[cut_mask]).reset_index()
+    dst = frame.loc[~cut_mask, [*cols, "end_year"]].reset_index()
+    pairs = src.merge(dst, on=["segment", "region"], suffixes=("", "_to"))
+    pairs = pairs[pairs["end_year"] >= pairs["free"]]
+    same_family = pairs["family_id"].ne("") & pairs["family_id"].eq(pairs["family_id_to"])
+    same_member = pairs["member"].eq(pairs["member_to"])
+    pairs["tier"] = np.select([same_family, same_member], [0, 1], default=2)
+    best = (pairs.sort_values(["model_id", "tier", "annual_volume_to", "model_id_to"],
+                              ascending=[True, True, False, True], kind="mergesort")
+            .drop_duplicates("model_id")[["model_id", "model_id_to", "member_to", "tier"]])
+    moves = src.merge(best, on="model_id", how="left")
+    found = moves["model_id_to"].notna()
+    migrated = np.where(found, moves["annual_volume"] * rate, 0.0)
+    tier = moves["tier"].fillna(-1).astype(int).to_numpy()
+    return pd.DataFrame({
+        "from_model_id": moves["model_id"].astype("str"),
+        "to_model_id": moves["model_id_to"].fillna("").astype("str"),
+        "from_member": moves["member"].astype("str"),
+        "to_member": moves["member_to"].fillna("").astype("str"),
+        "segment": moves["segment"].astype("str"),
+        "region": moves["region"].astype("str"),
+        "reason": moves["reason"].astype("str"),
+        "cut_volume": moves["annual_volume"].astype(float),
+        "migrated_volume": migrated.astype(float),
+        "lost_volume": (moves["annual_volume"] - migrated).astype(float),
+        "match": pd.Series(np.array((*MATCH_ORDER, "none"))[tier], dtype="str"),
+    }).sort_values("from_model_id", ignore_index=True)
+
+
+def _avoided_dev(lineup: pd.DataFrame, reason: pd.Series,
+                 assumptions: Mapping[str, float]) -> pd.DataFrame:
+    """Per cut model the successor development not spent: its standalone D_i (EUR m).
+
+    D_i comes from the savings engine (:func:`alliance_fin.savings.calc_avoided_successor_dev`),
+    so trimming and savings use one definition of a model's development investment.
+    """
+    cut = reason[reason.ne("")]
+    dev = calc_avoided_successor_dev(lineup, assumptions, list(cut.index))
+    out = dev.reindex(cut.index)[["member", "segment", "avoided_dev_eur_m"]]
+    out.insert(2, "reason", cut)
+    out["avoided_dev_eur_m"] = out["avoided_dev_eur_m"].astype(float)
+    return out.sort_index()
+
+
+# ---------------------------------------------------------------- tables
+def _before_after(frame: pd.DataFrame, cut: pd.Series) -> pd.DataFrame:
+    parts = [pd.DataFrame({"dimension": ["total"], "value": ["all"],
+                           "before": [len(frame)], "after": [int((~cut).sum())]})]
+    for dim in ("member", "segment", "region"):
+        before = frame.groupby(dim).size()
+        after = frame.loc[~cut].groupby(dim).size().reindex(before.index, fill_value=0)
+        parts.append(pd.DataFrame({"dimension": dim, "value": before.index.astype("str"),
+                                   "before": before.to_numpy(), "after": after.to_numpy()}))
+    out = pd.concat(parts, ignore_index=True)
+    out["before"] = out["before"].astype("int64")
+    out["after"] = out["after"].astype("int64")
+    out["change"] = out["after"] - out["before"]
+    return out
+
+
+def _shares(models: pd.DataFrame) -> pd.DataFrame:
+    cp, kept = models["common_platform"], ~models["cut"]
+    before_m = _share(cp.sum(), len(models))
+    after_m = _share((cp & kept).sum(), kept.sum())
+    before_v = _share(models.loc[cp, "annual_volume"].sum(), models["annual_volume"].sum())
+    after_v = _share(models.loc[cp, "volume_after"].sum(), models["volume_after"].sum())
+    out = pd.DataFrame({"metric": ["common_platform_model_share", "common_platform_volume_share"],
+                        "before": [before_m, before_v], "after": [after_m, after_v]})
+    out["change"] = out["after"] - out["before"]
+    return out
+
+
+def _plans(before_after: pd.DataFrame) -> pd.DataFrame:
+    members = before_after[before_after["dimension"].eq("member")].set_index("value")
+    rows = []
+    for plan in PLANS:
+        before = int(members["before"].get(plan["member"], 0))
+        after = int(members["after"].get(plan["member"], 0))
+        rows.append({**plan, "lineup_models_before": before, "lineup_models_after": after,
+                     "lineup_change_share": _share(after - before, before)})
+    return pd.DataFrame(rows)
+
+
+def _check_ids(frame: pd.DataFrame, keep: Iterable[str], cut: Iterable[str]) -> tuple[set, set]:
+    keep_set, cut_set = {str(k) for k in keep}, {str(c) for c in cut}
+    unknown = sorted((keep_set | cut_set) - set(frame.index))
+    if unknown:
+        raise ParameterError("keep/cut lists name unknown model ids: " + ", ".join(unknown))
+    both = sorted(keep_set & cut_set)
+    if both:
+        raise ParameterError("model ids both kept and cut: " + ", ".join(both))
+    return keep_set, cut_set
+
+
+# ---------------------------------------------------------------- public API
+def calc_trimming(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
+                  min_volume: float | None = None, migration_rate: float | None = None,
+                  rules: Iterable[str] = RULES, keep: Iterable[str] = (),
+                  cut: Iterable[str] = (), cut_year: int = 2020) -> TrimmingResult:
+    """Apply the trimming rules to a line-up and migrate the cut models' volume.
+
+    Parameters
+    ----------
+    lineup : DataFrame
+        One row per model (columns as :func:`alliance_fin.load.load_lineup` returns; at least
+        model_id, member, segment, region, family_id, role, launch_year, end_year,
+        annual_volume in units/year; common_platform, trim, dev_cost_eur_m optional).
+    assumptions : Mapping[str, float]
+        Uses ``min_volume`` (units/year), ``migration_rate`` (decimal share) and
+        ``dev_cost_eur_m_<segment>`` (EUR m); keyword arguments win over it.
+    min_volume : float, optional
+        ``low_volume`` threshold, units/year (a model strictly below it is cut unless a leader).
+    migration_rate : float, optional
+        Share (0-1) of a cut model's volume that moves to its receiver.
+    rules : iterable of str
+        Rules switched on, any of :data:`RULES`; they always apply in that order.
+    keep, cut : iterable of str
+        Model ids always kept / always cut (reason ``"manual"``); they override every rule.
+    cut_year : int
+        First year a rule or manual cut is in effect (2000-2035); planned cuts end at end_year.
+
+    Returns
+    -------
+    TrimmingResult
+
+    Raises
+    ------
+    ParameterError
+        Unknown rule or model id, a model both kept and cut, a parameter out of range.
+    InputError
+        The line-up lacks required columns or repeats a model_id.
+    """
+    frame = _prepare_lineup(lineup)
+    min_volume_v = _param(assumptions, "min_volume", min_volume, low=0)
+    rate = _param(assumptions, "migration_rate", migration_rate, low=0, high=1)
+    rules_t = (rules,) if isinstance(rules, str) else tuple(rules)
+    unknown = sorted(set(rules_t) - set(RULES))
+    if unknown:
+        raise ParameterError(f"unknown trimming rules: {', '.join(unknown)}; "
+                             f"allowed: {', '.join(RULES)}")
+    year = _check_int("cut_year", cut_year, YEAR_FIRST, YEAR_LAST)
+    keep_set, cut_set = _check_ids(frame, keep, cut)
+
+    reason = _reasons(frame, min_volume_v, rules_t, keep_set, cut_set)
+    moves = _migrate(frame, reason, rate, year)
+    received = moves.groupby("to_model_id")["migrated_volume"].sum()
+    models = frame[_MODEL_COLUMNS].copy()
+    models["cut"] = reason.ne("")
+    models["reason"] = reason
+    models["cut_from_year"] = _cut_from_year(reason, frame["launch_year"], frame["end_year"], year)
+    models["receives_volume"] = received.reindex(models.index, fill_value=0.0).astype(float)
+    models["volume_after"] = np.where(models["cut"], 0.0,
+                                      models["annual_volume"] + models["receives_volume"])
+    before_after = _before_after(frame, models["cut"])
+    return TrimmingResult(
+        models=models, moves=moves, before_after=before_after, shares=_shares(models),
+        plans=_plans(before_after), avoided_dev=_avoided_dev(lineup, reason, assumptions),
+        cut_year=year, min_volume=min_volume_v, migration_rate=rate,
+        rules=tuple(r for r in RULES if r in rules_t))
+
+
+def calc_trimming_headline(result: TrimmingResult) -> dict[str, int | float]:
+    """The report's headline numbers (manifest keys of ``range_trimming``).
+
+    Returns
+    -------
+    dict
+        models_before, models_after (int, model counts); common_platform_volume_share_before,
+        common_platform_volume_share_after (float, decimal shares of volume).
+    """
+    shares = result.shares.set_index("metric")
+    return {
+        "models_before": int(len(result.models)),
+        "models_after": int((~result.models["cut"]).sum()),
+        "common_platform_volume_share_before": float(
+            shares.loc["common_platform_volume_share", "before"]),
+        "common_platform_volume_share_after": float(
+            shares.loc["common_platform_volume_share", "after"]),
+    }
