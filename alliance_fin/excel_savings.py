@@ -1,0 +1,322 @@
+"""The savings workbook: per-model savings, by member, by year and headlines as live formulas.
+
+Every formula reproduces the method in ``docs/methodology.md`` ("Savings") and
+:mod:`alliance_fin.savings`: D from the model or the segment default, the family's investment
+reduction ``1 - (D_leader + d * sum D_followers) / sum D_family`` via ``SUMIFS``, capped at
+``max_saving_rate``; production/other savings as rates on unit cost x volume; development
+savings spread uniformly over ``[launch - dev_lead_years, launch)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.utils import get_column_letter
+
+from alliance_fin.excel_common import Check, chart_size, lookup, members_in_order, write_workbook
+from alliance_fin.excel_core import Book, Column, Formula
+
+CALC = "Model calc"
+
+
+def _years(parameters: Mapping[str, Any]) -> list[int]:
+    return list(range(int(parameters.get("start_year", 2020)), int(parameters.get("end_year", 2025)) + 1))
+
+
+def _model_calc(book: Book, years: list[int]) -> dict[str, str]:
+    """Sheet 'Model calc': one row per Data row; returns column letters by header."""
+    ws = book.sheet(CALC)
+    book.describe(ws, "Per model: investment D, scheme, family reduction, capped rate, savings, phasing by year")
+    n = book.n_data
+    d = book.data
+    L, S, E = book.name("dev_lead_years"), book.name("start_year"), book.name("end_year")
+    cols: list[Column] = [
+        Column("model_id", lambda i, r: Formula(f"{d('model_id', r)}&\"\"")),
+        Column("member", lambda i, r: Formula(f"{d('member', r)}&\"\"")),
+        Column("family_id", lambda i, r: Formula(f"{d('family_id', r)}&\"\"")),
+        Column("role", lambda i, r: Formula(f"{d('role', r)}&\"\"")),
+        Column("common_platform", lambda i, r: Formula(f"{d('common_platform', r)}=TRUE")),
+        Column("segment", lambda i, r: Formula(f"{d('segment', r)}&\"\"")),
+        Column("launch_year", lambda i, r: Formula(d("launch_year", r)), "year"),
+        Column("end_year", lambda i, r: Formula(d("end_year", r)), "year"),
+        Column("annual_volume", lambda i, r: Formula(d("annual_volume", r)), "units"),
+    ]
+    has_own = "dev_cost_eur_m" in book.data_cols
+
+    def dev(i: int, r: int) -> Formula:
+        default = lookup("dev_cost_eur_m_", f"F{r}").text
+        if not has_own:
+            return Formula(default)
+        own = d("dev_cost_eur_m", r)
+        return Formula(f"IF(ISNUMBER({own}),{own},{default})")
+
+    def rng(col: str) -> str:
+        return f"${col}$2:${col}${n + 1}"
+
+    fam = lambda r: f'C{r}<>""'  # noqa: E731
+    cols += [
+        Column("standalone_dev_eur_m", dev, "eur_m"),
+        Column("unit_cost_eur", lambda i, r: lookup("unit_cost_eur_", f"F{r}"), "units"),
+        Column("scheme", lambda i, r: Formula(f'IF({fam(r)},"family",IF(E{r},"platform","none"))')),
+        Column("family_dev_eur_m", lambda i, r: Formula(
+            f"IF({fam(r)},SUMIFS({rng('J')},{rng('C')},C{r}),0)"), "eur_m"),
+        Column("leader_dev_eur_m", lambda i, r: Formula(
+            f'IF({fam(r)},SUMIFS({rng("J")},{rng("C")},C{r},{rng("D")},"leader"),0)'), "eur_m"),
+        Column("family_reduction_rate", lambda i, r: Formula(
+            f'IF(L{r}="family",IF(M{r}>0,1-(N{r}+{book.name("follower_diff_share")}*(M{r}-N{r}))/M{r},0),'
+            f'IF(L{r}="platform",{book.name("platform_saving_rate")},0))'), "pct"),
+        Column("dev_saving_rate", lambda i, r: Formula(f"MIN(O{r},{book.name('max_saving_rate')})"), "pct"),
+        Column("dev_saving_eur_m", lambda i, r: Formula(f"P{r}*J{r}"), "eur_m"),
+        Column("annual_production_saving_eur_m", lambda i, r: Formula(
+            f'IF(L{r}="family",{book.name("production_saving_rate")},IF(L{r}="platform",'
+            f'{book.name("platform_production_saving_rate")},0))*K{r}*I{r}/1000000'), "eur_m"),
+        Column("annual_other_saving_eur_m", lambda i, r: Formula(
+            f'IF(L{r}="family",{book.name("other_saving_rate")},0)*K{r}*I{r}/1000000'), "eur_m"),
+        Column("dev_share_in_window", lambda i, r: Formula(
+            f"MAX(0,MIN(G{r},{E}+1)-MAX(G{r}-{L},{S}))/{L}"), "pct"),
+        Column("years_on_sale_in_window", lambda i, r: Formula(
+            f"MAX(0,MIN(H{r},{E})-MAX(G{r},{S})+1)"), "int"),
+        Column("development_eur_m", lambda i, r: Formula(f"Q{r}*T{r}"), "eur_m"),
+        Column("production_eur_m", lambda i, r: Formula(f"R{r}*U{r}"), "eur_m"),
+        Column("other_eur_m", lambda i, r: Formula(f"S{r}*U{r}"), "eur_m"),
+        Column("total_eur_m", lambda i, r: Formula(f"V{r}+W{r}+X{r}"), "eur_m"),
+    ]
+    first_year_col = len(cols) + 1
+    book.grid(ws, cols, n)
+    letters = {c.header: get_column_letter(j) for j, c in enumerate(cols, start=1)}
+    assert letters["total_eur_m"] == "Y" and letters["family_reduction_rate"] == "O"
+    for k, _ in enumerate(years):
+        col = first_year_col + k
+        y = get_column_letter(col)
+        book.put(ws, 1, col, Formula(f"{S}+{k}"), style="header", fmt="year")
+        for i in range(n):
+            r = i + 2
+            book.put(ws, r, col, Formula(
+                f"$Q{r}*MAX(0,MIN($G{r},{y}$1+1)-MAX($G{r}-{L},{y}$1))/{L}"
+                f"+IF(AND({y}$1>=$G{r},{y}$1<=$H{r}),$R{r}+$S{r},0)"), fmt="eur_m")
+        letters[f"year_{k}"] = y
+    return letters
+
+
+def _by_member(book: Book, members: list[str], letters: Mapping[str, str]) -> None:
+    ws = book.sheet("By member")
+    book.describe(ws, "Savings in the window by member and category (EUR m), with the report currency")
+    n = book.n_data
+
+    def calc(col: str) -> str:
+        return f"'{CALC}'!${letters[col]}$2:${letters[col]}${n + 1}"
+
+    fx = "fx_rate"
+    cols = [
+        Column("member", lambda i, r: members[i]),
+        Column("models", lambda i, r: Formula(f"COUNTIFS({calc('member')},A{r})"), "units"),
+        Column("development_eur_m", lambda i, r: Formula(f"SUMIFS({calc('development_eur_m')},{calc('member')},A{r})"), "eur_m"),
+        Column("production_eur_m", lambda i, r: Formula(f"SUMIFS({calc('production_eur_m')},{calc('member')},A{r})"), "eur_m"),
+        Column("other_eur_m", lambda i, r: Formula(f"SUMIFS({calc('other_eur_m')},{calc('member')},A{r})"), "eur_m"),
+        Column("total_eur_m", lambda i, r: Formula(f"C{r}+D{r}+E{r}"), "eur_m"),
+        Column("total_report_ccy_m", lambda i, r: Formula(f"F{r}*{fx}"), "eur_m"),
+        Column("dev_saving_lifetime_eur_m", lambda i, r: Formula(f"SUMIFS({calc('dev_saving_eur_m')},{calc('member')},A{r})"), "eur_m"),
+        Column("standalone_dev_eur_m", lambda i, r: Formula(f"SUMIFS({calc('standalone_dev_eur_m')},{calc('member')},A{r})"), "eur_m"),
+    ]
+    book.grid(ws, cols, len(members))
+    t = len(members) + 2
+    book.put(ws, t, 1, "Total", style="bold")
+    for j in range(2, len(cols) + 1):
+        c = get_column_letter(j)
+        book.put(ws, t, j, Formula(f"SUM({c}2:{c}{t - 1})"), style="bold", fmt=cols[j - 1].fmt)
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title, chart.y_axis.title = "Savings in the window by member", "EUR m"
+    chart.add_data(Reference(ws, min_col=3, max_col=5, min_row=1, max_row=t - 1), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    chart_size(chart)
+    ws.add_chart(chart, f"A{t + 3}")
+
+
+def _by_year(book: Book, members: list[str], years: list[int], letters: Mapping[str, str]) -> None:
+    ws = book.sheet("By year")
+    book.describe(ws, "Savings by year: categories, members, total, discount factor and present value (EUR m)")
+    n = book.n_data
+    L, S = book.name("dev_lead_years"), book.name("start_year")
+
+    def calc(col: str) -> str:
+        return f"'{CALC}'!${letters[col]}$2:${letters[col]}${n + 1}"
+
+    launch, end = calc("launch_year"), calc("end_year")
+    active = f"({launch}<=A{{r}})*({end}>=A{{r}})"
+    cols = [
+        Column("year", lambda i, r: Formula(f"{S}+{i}"), "year"),
+        Column("development_eur_m", lambda i, r: Formula(
+            f"SUMPRODUCT({calc('dev_saving_eur_m')},(({launch}<A{r}+1)*{launch}+({launch}>=A{r}+1)*(A{r}+1)"
+            f"-(({launch}-{L})>A{r})*({launch}-{L})-(({launch}-{L})<=A{r})*A{r}>0)"
+            f"*(({launch}<A{r}+1)*{launch}+({launch}>=A{r}+1)*(A{r}+1)"
+            f"-(({launch}-{L})>A{r})*({launch}-{L})-(({launch}-{L})<=A{r})*A{r}))/{L}"), "eur_m"),
+        Column("production_eur_m", lambda i, r: Formula(
+            f"SUMPRODUCT({active.format(r=r)}*{calc('annual_production_saving_eur_m')})"), "eur_m"),
+        Column("other_eur_m", lambda i, r: Formula(
+            f"SUMPRODUCT({active.format(r=r)}*{calc('annual_other_saving_eur_m')})"), "eur_m"),
+    ]
+    for m_i, member in enumerate(members):
+        cols.append(Column(member, lambda i, r, m_i=m_i: Formula(
+            f"SUMIFS({calc(f'year_{i}')},{calc('member')},{get_column_letter(5 + m_i)}$1)"), "eur_m"))
+    k = len(cols)
+    tot = get_column_letter(k + 1)
+    cols += [
+        Column("total_eur_m", lambda i, r: Formula(f"SUM({calc(f'year_{i}')})"), "eur_m"),
+        Column("discount_factor", lambda i, r: Formula(
+            f"1/(1+{book.name('discount_rate')})^(A{r}-{S})"), "0.0000"),
+        Column("present_value_eur_m", lambda i, r: Formula(
+            f"{tot}{r}*{get_column_letter(k + 2)}{r}"), "eur_m"),
+    ]
+    book.grid(ws, cols, len(years))
+    t = len(years) + 2
+    book.put(ws, t, 1, "Total", style="bold")
+    for j in range(2, len(cols) + 1):
+        if cols[j - 1].header == "discount_factor":
+            continue
+        c = get_column_letter(j)
+        book.put(ws, t, j, Formula(f"SUM({c}2:{c}{t - 1})"), style="bold", fmt=cols[j - 1].fmt)
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title, chart.y_axis.title = "Savings by year and member", "EUR m"
+    chart.add_data(Reference(ws, min_col=5, max_col=4 + len(members), min_row=1, max_row=t - 1),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    chart_size(chart)
+    ws.add_chart(chart, f"A{t + 3}")
+    line = LineChart()
+    line.title, line.y_axis.title = "Total and present value by year", "EUR m"
+    line.add_data(Reference(ws, min_col=k + 1, max_col=k + 1, min_row=1, max_row=t - 1), titles_from_data=True)
+    line.add_data(Reference(ws, min_col=k + 3, max_col=k + 3, min_row=1, max_row=t - 1), titles_from_data=True)
+    line.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    chart_size(line)
+    ws.add_chart(line, f"{get_column_letter(min(len(cols), 9))}{t + 3}")
+
+
+HEADLINES = (
+    ("total_savings_eur_m", "EUR m", "Savings in the window, all categories", "eur_m"),
+    ("savings_pct", "share", "Development investment reduction over all models (sum saving / sum D)", "pct"),
+    ("npv_savings_eur_m", "EUR m", "Present value at discount_rate to start_year", "eur_m"),
+    ("total_savings_report_ccy_m", "report currency m", "Window total in the report currency", "eur_m"),
+    ("fx_rate", "currency per EUR", "Rate used for the report currency (EUR = 1)", "fx"),
+)
+
+
+def _summary(book: Book, members: list[str], years: list[int], letters: Mapping[str, str]) -> None:
+    ws = book.sheet("Summary")
+    book.describe(ws, "Headline figures (named cells) as live formulas")
+    n = book.n_data
+    q = f"'{CALC}'!$Q$2:$Q${n + 1}"
+    jj = f"'{CALC}'!$J$2:$J${n + 1}"
+    ty = len(years) + 2
+    ccy = "currency" if "currency" in book.names else '"EUR"'
+    formulas = {
+        "total_savings_eur_m": f"SUM('{CALC}'!$Y$2:$Y${n + 1})",
+        "savings_pct": f"IF(SUM({jj})>0,SUM({q})/SUM({jj}),0)",
+        "npv_savings_eur_m": f"'By year'!${get_column_letter(7 + len(members))}${ty}",
+        "total_savings_report_ccy_m": "total_savings_eur_m*fx_rate",
+        "fx_rate": f'IF({ccy}="EUR",1,INDEX(assumption_values,MATCH("fx_eur_"&LOWER({ccy}),assumption_keys,0)))',
+    }
+    book.header(ws, ["key", "value", "unit", "description"])
+    for i, (key, unit, desc, fmt) in enumerate(HEADLINES):
+        r = i + 2
+        book.put(ws, r, 1, key, style="bold")
+        book.put(ws, r, 2, Formula(formulas[key]), fmt=fmt)
+        book.put(ws, r, 3, unit)
+        book.put(ws, r, 4, desc)
+        book.define(key, ws, r, 2)
+    book.put(ws, len(HEADLINES) + 2, 1, "currency", style="bold")
+    book.put(ws, len(HEADLINES) + 2, 2, Formula(ccy))
+    book.put(ws, len(HEADLINES) + 2, 4, "Report currency (parameter)")
+
+
+def _checks(book: Book, library: Mapping[str, Any], members: list[str], years: list[int]) -> list[Check]:
+    checks: list[Check] = [(k, float(library[k]), Formula(k)) for k, *_ in HEADLINES
+                           if k in library and k != "fx_rate"]
+    total = float(library.get("total_savings_eur_m", 0.0))
+    tm, ty = len(members) + 2, len(years) + 2
+    checks.append(("total by member = total", total, Formula(f"'By member'!$F${tm}")))
+    k = 4 + len(members)
+    checks.append(("total by year = total", total, Formula(f"'By year'!${get_column_letter(k + 1)}${ty}")))
+    checks.append(("categories by year = total", total, Formula(f"SUM('By year'!$B${ty}:$D${ty})")))
+    for m_i, member in enumerate(members):
+        value = (library.get("by_member") or {}).get(member)
+        if value is not None:
+            checks.append((f"total {member}", float(value), Formula(f"'By member'!$F${2 + m_i}")))
+    for y_i, year in enumerate(years):
+        value = (library.get("by_year") or {}).get(year)
+        if value is not None:
+            checks.append((f"total {year}", float(value),
+                           Formula(f"'By year'!${get_column_letter(k + 1)}${2 + y_i}")))
+    return checks
+
+
+def build_savings_library(model_savings: pd.DataFrame, by_year: pd.DataFrame,
+                          headline: Mapping[str, float]) -> dict[str, Any]:
+    """The library figures the savings workbook checks, from the savings engine's outputs.
+
+    Parameters
+    ----------
+    model_savings : DataFrame
+        ``savings.calc_model_savings`` output (unused today; kept for per-model checks).
+    by_year : DataFrame
+        ``savings.calc_savings_by_year`` output (long: model x year x category).
+    headline : mapping
+        ``savings.calc_headline`` output.
+
+    Returns
+    -------
+    dict
+        Headline keys plus ``by_member`` {member: EUR m in window} and ``by_year``
+        {year: EUR m}.
+    """
+    out: dict[str, Any] = {k: float(v) for k, v in headline.items()}
+    out["by_member"] = {str(k): float(v) for k, v in by_year.groupby("member")["saving_eur_m"].sum().items()}
+    out["by_year"] = {int(k): float(v) for k, v in by_year.groupby("year")["saving_eur_m"].sum().items()}
+    return out
+
+
+def write_savings_workbook(
+    path: str | Path,
+    *,
+    lineup: pd.DataFrame,
+    assumptions: pd.DataFrame,
+    parameters: Mapping[str, Any],
+    run_info: Mapping[str, Any],
+    library: Mapping[str, Any],
+) -> list[str]:
+    """Write the savings workbook (see :func:`alliance_fin.excel_common.write_workbook`).
+
+    Parameters
+    ----------
+    parameters : mapping
+        Resolved savings parameters: ``start_year``, ``end_year``, ``currency``,
+        ``max_saving_rate``, ``follower_diff_share``, ``discount_rate``, ``scenario``.
+    library : mapping
+        The library's figures to check against: ``total_savings_eur_m``, ``savings_pct``,
+        ``npv_savings_eur_m``, ``total_savings_report_ccy_m`` and optionally ``by_member``
+        {member: EUR m} and ``by_year`` {year: EUR m} (see :func:`build_savings_library`).
+
+    Returns
+    -------
+    list of str
+        Warnings (text changed to fit XLSX).
+    """
+    members = members_in_order(lineup)
+    years = _years(parameters)
+    params = {"start_year": years[0], "end_year": years[-1], **parameters}
+
+    def build(book: Book) -> list[Check]:
+        letters = _model_calc(book, years)
+        _by_member(book, members, letters)
+        _by_year(book, members, years, letters)
+        _summary(book, members, years, letters)
+        return _checks(book, library, members, years)
+
+    return write_workbook(path, report="savings", title="Alliance leader-follower savings",
+                          run_info=run_info, parameters=params, assumptions=assumptions,
+                          lineup=lineup, build_sheets=build)

@@ -1,0 +1,224 @@
+"""The range-trimming workbook: reasons, volumes after migration and shares as live formulas.
+
+Formulas reproduce :mod:`alliance_fin.trimming`: the reason is the first match of the manual
+keep/cut lists, ``planned`` (``trim = yes``), ``low_volume`` (volume below ``min_volume`` and
+not a leader) and ``overlap`` (off the common platforms while a model of another member in the
+same segment and region is on a common platform and in a family), each switched by its
+``rule_*`` parameter. The receiver of a cut model's volume (``migrates_to``) is the library's
+choice, written as data: its tie-break order is not a spreadsheet formula. A model the
+formulas cut but the library did not has no receiver, so its volume is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl.chart import BarChart, Reference, Series
+from openpyxl.utils import get_column_letter
+
+from alliance_fin.excel_common import Check, chart_size, members_in_order, write_workbook
+from alliance_fin.excel_core import Book, Column, Formula
+
+CALC = "Trim calc"
+RULE_PARAMS = ("rule_planned", "rule_low_volume", "rule_overlap")
+REASONS = ("manual", "planned", "low_volume", "overlap")
+
+
+def _ids(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {v.strip() for v in value.split(",") if v.strip()}
+    return {str(v) for v in (value or ())}
+
+
+def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: list[str],
+               targets: list[str]) -> None:
+    ws = book.sheet(CALC)
+    book.describe(ws, "Per model: rule flags, reason, cut, volume received and volume after migration")
+    n = book.n_data
+    d = book.data
+    rp, rl, ro = (book.name(k) for k in RULE_PARAMS)
+    mv, mr = book.name("min_volume"), book.name("migration_rate")
+
+    def rng(col: str) -> str:
+        return f"${col}$2:${col}${n + 1}"
+
+    cols = [
+        Column("model_id", lambda i, r: Formula(f'{d("model_id", r)}&""')),
+        Column("member", lambda i, r: Formula(f'{d("member", r)}&""')),
+        Column("segment", lambda i, r: Formula(f'{d("segment", r)}&""')),
+        Column("region", lambda i, r: Formula(f'{d("region", r)}&""')),
+        Column("family_id", lambda i, r: Formula(f'{d("family_id", r)}&""')),
+        Column("role", lambda i, r: Formula(f'{d("role", r)}&""')),
+        Column("common_platform", lambda i, r: Formula(f"{d('common_platform', r)}=TRUE")),
+        Column("trim", lambda i, r: Formula(f'{d("trim", r)}&""')),
+        Column("annual_volume", lambda i, r: Formula(d("annual_volume", r)), "units"),
+        Column("manual", lambda i, r: manual[i] or None),
+        Column("cp_family", lambda i, r: Formula(f'AND(G{r},E{r}<>"")')),
+        Column("planned", lambda i, r: Formula(f'AND({rp},H{r}="yes")')),
+        Column("low_volume", lambda i, r: Formula(f'AND({rl},I{r}<{mv},F{r}<>"leader")')),
+        Column("overlap", lambda i, r: Formula(
+            f'AND({ro},NOT(G{r}),COUNTIFS({rng("C")},C{r},{rng("D")},D{r},{rng("B")},"<>"&B{r},'
+            f'{rng("K")},TRUE)>0)')),
+        Column("reason", lambda i, r: Formula(
+            f'IF(J{r}="keep","",IF(J{r}="cut","manual",IF(L{r},"planned",IF(M{r},"low_volume",'
+            f'IF(N{r},"overlap","")))))')),
+        Column("cut", lambda i, r: Formula(f'O{r}<>""')),
+        Column("library_reason", lambda i, r: lib_reason[i] or None),
+        Column("reason_matches_library", lambda i, r: Formula(f"O{r}=Q{r}")),
+        Column("migrates_to", lambda i, r: targets[i] or None),
+        Column("receives_volume", lambda i, r: Formula(
+            f"{mr}*SUMIFS({rng('I')},{rng('S')},A{r},{rng('P')},TRUE)"), "units"),
+        Column("volume_after", lambda i, r: Formula(f"IF(P{r},0,I{r}+T{r})"), "units"),
+    ]
+    assert get_column_letter(len(cols)) == "U"
+    book.grid(ws, cols, n)
+
+
+def _calc(col: str, n: int) -> str:
+    return f"'{CALC}'!${col}$2:${col}${n + 1}"
+
+
+def _shares(book: Book) -> None:
+    ws = book.sheet("Shares")
+    book.describe(ws, "Models and common-platform shares before and after trimming")
+    n = book.n_data
+    c = lambda col: _calc(col, n)  # noqa: E731
+    rows = [
+        ("models", f"ROWS({c('A')})", f"COUNTIFS({c('P')},FALSE)", "units"),
+        ("annual_volume", f"SUM({c('I')})", f"SUM({c('U')})", "units"),
+        ("common_platform_model_share",
+         f"IF(B2>0,COUNTIFS({c('G')},TRUE)/B2,0)",
+         f"IF(C2>0,COUNTIFS({c('G')},TRUE,{c('P')},FALSE)/C2,0)", "pct"),
+        ("common_platform_volume_share",
+         f"IF(B3>0,SUMIFS({c('I')},{c('G')},TRUE)/B3,0)",
+         f"IF(C3>0,SUMIFS({c('U')},{c('G')},TRUE)/C3,0)", "pct"),
+    ]
+    book.header(ws, ["metric", "before", "after", "change"])
+    for i, (metric, before, after, fmt) in enumerate(rows):
+        r = i + 2
+        book.put(ws, r, 1, metric, style="bold")
+        book.put(ws, r, 2, Formula(before), fmt=fmt)
+        book.put(ws, r, 3, Formula(after), fmt=fmt)
+        book.put(ws, r, 4, Formula(f"C{r}-B{r}"), fmt=fmt)
+    names = ["models_before", "models_after", None, None, None, None,
+             "common_platform_volume_share_before", "common_platform_volume_share_after"]
+    for key, (r, col) in zip(names, [(2, 2), (2, 3), (3, 2), (3, 3), (4, 2), (4, 3), (5, 2), (5, 3)]):
+        if key:
+            book.define(key, ws, r, col)
+    chart = BarChart()
+    chart.type = "col"
+    chart.title, chart.y_axis.title = "Common-platform shares before and after", "share"
+    for col, label in ((2, "before"), (3, "after")):
+        chart.series.append(Series(Reference(ws, min_col=col, min_row=4, max_row=5), title=label))
+    chart.set_categories(Reference(ws, min_col=1, min_row=4, max_row=5))
+    chart.y_axis.number_format = "0%"
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1  # a share axis starts at zero
+    chart_size(chart)
+    ws.add_chart(chart, "A9")
+
+
+def _by_member(book: Book, members: list[str]) -> None:
+    ws = book.sheet("By member")
+    book.describe(ws, "Models and volume before and after trimming, by member; cuts by reason")
+    n = book.n_data
+    c = lambda col: _calc(col, n)  # noqa: E731
+    cols = [
+        Column("member", lambda i, r: members[i]),
+        Column("models_before", lambda i, r: Formula(f"COUNTIFS({c('B')},A{r})"), "units"),
+        Column("models_after", lambda i, r: Formula(f"COUNTIFS({c('B')},A{r},{c('P')},FALSE)"), "units"),
+        Column("change", lambda i, r: Formula(f"C{r}-B{r}"), "units"),
+        Column("volume_before", lambda i, r: Formula(f"SUMIFS({c('I')},{c('B')},A{r})"), "units"),
+        Column("volume_after", lambda i, r: Formula(f"SUMIFS({c('U')},{c('B')},A{r})"), "units"),
+    ]
+    book.grid(ws, cols, len(members))
+    t = len(members) + 2
+    book.put(ws, t, 1, "Total", style="bold")
+    for j in range(2, len(cols) + 1):
+        col = get_column_letter(j)
+        book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})"), style="bold", fmt="units")
+    r0 = t + 2
+    book.header(ws, ["reason", "models_cut", "volume_cut"], row=r0)
+    for k, reason in enumerate(REASONS):
+        r = r0 + 1 + k
+        book.put(ws, r, 1, reason, style="bold")
+        book.put(ws, r, 2, Formula(f"COUNTIFS({c('O')},A{r})"), fmt="units")
+        book.put(ws, r, 3, Formula(f"SUMIFS({c('I')},{c('O')},A{r})"), fmt="units")
+    chart = BarChart()
+    chart.type = "col"
+    chart.title, chart.y_axis.title = "Models before and after trimming", "models"
+    chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=1, max_row=t - 1), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    chart_size(chart)
+    ws.add_chart(chart, "H2")
+
+
+def _checks(book: Book, headline: Mapping[str, Any], models: pd.DataFrame,
+            members: list[str]) -> list[Check]:
+    n = book.n_data
+    checks: list[Check] = [(k, float(headline[k]), Formula(k)) for k in (
+        "models_before", "models_after", "common_platform_volume_share_before",
+        "common_platform_volume_share_after")]
+    checks.append(("reasons differing from library", 0.0,
+                   Formula(f"COUNTIFS({_calc('R', n)},FALSE)")))
+    checks.append(("total volume after (units/yr)", float(models["volume_after"].sum()),
+                   Formula(f"SUM({_calc('U', n)})")))
+    after = models.loc[~models["cut"]].groupby("member").size()
+    for i, member in enumerate(members):
+        checks.append((f"models after {member}", float(after.get(member, 0)),
+                       Formula(f"'By member'!$C${2 + i}")))
+    return checks
+
+
+def write_trimming_workbook(
+    path: str | Path,
+    *,
+    lineup: pd.DataFrame,
+    assumptions: pd.DataFrame,
+    parameters: Mapping[str, Any],
+    run_info: Mapping[str, Any],
+    library: Any,
+) -> list[str]:
+    """Write the range-trimming workbook (see :func:`alliance_fin.excel_common.write_workbook`).
+
+    Parameters
+    ----------
+    parameters : mapping
+        Resolved range_trimming parameters (``min_volume``, ``migration_rate``, ``rule_planned``,
+        ``rule_low_volume``, ``rule_overlap``, ``keep``, ``cut``, ``start_year``, ...).
+    library : TrimmingResult
+        ``trimming.calc_trimming`` output on the same line-up: its per-model reasons are
+        compared with the workbook's and its receivers (``moves.to_model_id``) are written as data.
+
+    Returns
+    -------
+    list of str
+        Warnings (text changed to fit XLSX).
+    """
+    from alliance_fin.trimming import calc_trimming_headline
+
+    models = library.models
+    ids = [str(m) for m in lineup["model_id"].tolist()]
+    if set(ids) != set(map(str, models.index)):
+        from alliance_fin.errors import ReportError
+
+        raise ReportError("the trimming result was computed on a different line-up")
+    keep, cut = _ids(parameters.get("keep")), _ids(parameters.get("cut"))
+    manual = ["keep" if m in keep else "cut" if m in cut else "" for m in ids]
+    lib_reason = [str(models.at[m, "reason"]) for m in ids]
+    moves = library.moves.set_index("from_model_id")["to_model_id"]
+    targets = [str(moves.get(m, "")) for m in ids]
+    members = members_in_order(lineup)
+    params = {**{k: True for k in RULE_PARAMS}, **parameters}
+
+    def build(book: Book) -> list[Check]:
+        _trim_calc(book, lineup, manual, lib_reason, targets)
+        _shares(book)
+        _by_member(book, members)
+        return _checks(book, calc_trimming_headline(library), models, members)
+
+    return write_workbook(path, report="range_trimming", title="Alliance model-range trimming",
+                          run_info=run_info, parameters=params, assumptions=assumptions,
+                          lineup=lineup, build_sheets=build)

