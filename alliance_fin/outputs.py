@@ -30,7 +30,9 @@ def _library(report: Report) -> dict[str, Any]:
         from alliance_fin.excel_savings import build_savings_library
 
         return build_savings_library(report.results["model_savings"], report.results["by_year"], report.headline)
-    return {**report.headline, **report.results.get("library", {})}
+    if report.name == "range_trimming":
+        return report.results["trimming"]
+    return report.results["milestones"]
 
 
 def write_report_outputs(report: Report, *, output_dir: str | os.PathLike = "", run_id: str = "adhoc",

@@ -85,13 +85,16 @@ def show(report: Report, section: str) -> None:
                      + (f"<p><em>{note.strip()}</em></p>" if note else "")))
     if sec.plot is not None:
         plot = getattr(plots, sec.plot)
-        data = report.tables[sec.table] if sec.table else None
+        data = report.tables[sec.table or _PLOT_TABLES.get(section, section)]
         kwargs = dict(sec.plot_kwargs)
         if "currency" in plot.__code__.co_varnames:
             kwargs.setdefault("currency", report.currency)
         ax = plot(_plot_data(report, section, data), **kwargs)
         display(ax.figure)
         plt.close(ax.figure)
+
+
+_PLOT_TABLES = {"timeline": "timeline"}
 
 
 def _plot_data(report: Report, section: str, data: pd.DataFrame | None) -> pd.DataFrame:
