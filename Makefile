@@ -27,6 +27,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check alliance_fin tests notebooks benchmarks tools
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(ARGS)
 
