@@ -1,0 +1,219 @@
+"""Execute one report notebook with papermill and turn it into its outputs (one process per report).
+
+The notebook contract: the runner injects every declared report parameter plus ``data_path``,
+``output_dir``, ``run_id`` and ``created``; a successful notebook leaves ``<report>.xlsx`` and
+``<report>.headline.json`` (a JSON object of numbers/booleans) in ``output_dir``. This module
+then writes ``<report>.ipynb`` and ``<report>.html`` beside them and consumes the headline file,
+or, when anything fails, keeps the executed notebook as ``<report>.failed.ipynb`` and removes
+the report's other files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from papermill.exceptions import PapermillExecutionError
+
+from alliance_fin.html import write_html
+
+__all__ = ["IPCKernelManager", "KERNEL_DIR_ENV", "run_report_job"]
+
+#: Environment variable naming a short private folder for kernel connection files and sockets.
+KERNEL_DIR_ENV = "ALLIANCE_FIN_KERNEL_DIR"
+_PAPERMILL_TAGS = ("injected-parameters", "papermill-error-cell-tag")
+_START_ATTEMPTS = 3
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """A kernel manager that talks to its kernel over Unix sockets, not TCP ports.
+
+    jupyter_client picks free TCP ports, releases them and lets the kernel bind them, so parallel
+    start-ups can race for a port (papermill issue 511). IPC sockets named after a unique
+    connection file cannot collide, and nothing listens on the network.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        folder = os.environ.get(KERNEL_DIR_ENV) or None
+        if folder is None:
+            from jupyter_core.paths import jupyter_runtime_dir
+
+            folder = jupyter_runtime_dir()
+            os.makedirs(folder, exist_ok=True)
+        stem = os.path.join(folder, f"k{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self.transport = "ipc"
+        self.connection_file = stem + ".json"
+        self.ip = stem + "-ipc"  # socket files are <ip>-<port>
+
+
+def _is_startup_error(exc: BaseException) -> bool:
+    import zmq
+
+    text = str(exc).lower()
+    return isinstance(exc, zmq.ZMQError) or (
+        isinstance(exc, RuntimeError) and "kernel" in text and ("died" in text or "start" in text)
+    )
+
+
+def _execute(job: dict[str, Any], running: Path) -> None:
+    for attempt in range(1, _START_ATTEMPTS + 1):
+        try:
+            papermill.execute_notebook(
+                job["notebook"], str(running), parameters=job["parameters"],
+                kernel_name=job.get("kernel_name", "python3"), cwd=job["staging"],
+                execution_timeout=job["timeout"], start_timeout=60, progress_bar=False,
+                log_output=False, request_save_on_cell_execute=True,
+                kernel_manager_class=IPCKernelManager,
+            )
+            return
+        except Exception as exc:
+            if attempt == _START_ATTEMPTS or not _is_startup_error(exc):
+                raise
+            time.sleep(0.2 * attempt)
+
+
+def _source_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if not set(c.metadata.get("tags", [])) & set(_PAPERMILL_TAGS)]
+
+
+def _where(running: Path) -> str:
+    """'cell N (In [k])' of the first cell with an error output, N counted in the source notebook."""
+    try:
+        nb = nbformat.read(str(running), as_version=4)
+    except Exception:
+        return "an unknown cell"
+    for n, cell in enumerate(_source_cells(nb), start=1):
+        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            count = cell.get("execution_count")
+            return f"cell {n}" + (f" (In [{count}])" if count else "")
+    return "an unknown cell"
+
+
+def _describe_failure(exc: BaseException, report: str, running: Path, timeout: float) -> str:
+    if isinstance(exc, PapermillExecutionError):
+        return f"{report}: {_where(running)} raised {exc.ename}: {exc.evalue}"
+    if isinstance(exc, CellTimeoutError):
+        return f"{report}: {_where(running)} timed out after {timeout:g} s"
+    if isinstance(exc, DeadKernelError):
+        return f"{report}: the kernel died ({exc})"
+    return f"{report}: {type(exc).__name__}: {exc}"
+
+
+def _read_headline(path: Path, keys: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"the notebook wrote no {path.name}"
+    except (OSError, ValueError) as exc:
+        return None, f"{path.name} is not valid JSON ({exc})"
+    if not isinstance(data, dict):
+        return None, f"{path.name} must hold a JSON object"
+    bad = [k for k, v in data.items()
+           if not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v))]
+    missing = [k for k in keys if k not in data]
+    if bad or missing:
+        parts = ([f"values not numbers/booleans: {', '.join(bad)}"] if bad else []) + (
+            [f"keys missing: {', '.join(missing)}"] if missing else [])
+        return None, f"{path.name}: " + "; ".join(parts)
+    return data, None
+
+
+def _normalise(nb: nbformat.NotebookNode, job: dict[str, Any], name: str) -> None:
+    """Point the executed notebook at the final folder; drop volatile fields when reproducible."""
+    staging, final = str(job["staging"]), str(job["final_dir"])
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace(staging, final)
+        if job.get("reproducible"):
+            for key in ("start_time", "end_time", "duration"):
+                cell.metadata.get("papermill", {}).pop(key, None)
+    meta = nb.metadata.get("papermill", {})
+    meta["output_path"] = os.path.join(final, name)
+    if isinstance(meta.get("parameters"), dict) and "output_dir" in meta["parameters"]:
+        meta["parameters"]["output_dir"] = final
+    if job.get("reproducible"):
+        for key in ("start_time", "end_time", "duration"):
+            meta.pop(key, None)
+
+
+def _write_nb(nb: nbformat.NotebookNode, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    nbformat.write(nb, str(tmp))
+    os.replace(tmp, path)
+
+
+def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Execute one report and leave its outputs in the staging folder.
+
+    Parameters
+    ----------
+    job : dict
+        ``report``, ``notebook`` (path), ``parameters`` (all injected values), ``staging`` and
+        ``final_dir`` (folders), ``timeout`` (s per cell), ``title``, ``headline_keys``,
+        ``header`` (scenario, run_id, created, data_file), optional ``reproducible`` and
+        ``kernel_name``.
+
+    Returns
+    -------
+    dict
+        ``report``, ``status`` (``"ok"`` or ``"failed"``), ``seconds``, ``outputs`` (file names
+        in the staging folder), ``headline`` (dict, empty when failed), ``error`` (str or None).
+    """
+    report = job["report"]
+    staging = Path(job["staging"])
+    running = staging / f".{report}.running.ipynb"
+    xlsx, html_path, headline_path = (staging / f"{report}{s}" for s in (".xlsx", ".html", ".headline.json"))
+    started = time.monotonic()
+    error: str | None = None
+    headline: dict[str, Any] | None = None
+    try:
+        _execute(job, running)
+    except Exception as exc:  # PapermillExecutionError, CellTimeoutError, DeadKernelError, start-up...
+        error = _describe_failure(exc, report, running, job["timeout"])
+    if error is None:
+        if not xlsx.is_file() or not zipfile.is_zipfile(xlsx):
+            error = f"{report}: the notebook wrote no valid {xlsx.name} into output_dir"
+        else:
+            headline, problem = _read_headline(headline_path, list(job.get("headline_keys", ())))
+            if problem:
+                error = f"{report}: {problem}"
+    outputs: list[str] = []
+    try:
+        if error is None:
+            nb = nbformat.read(str(running), as_version=4)
+            _normalise(nb, job, f"{report}.ipynb")
+            _write_nb(nb, staging / f"{report}.ipynb")
+            write_html(nb, html_path, title=job["title"], **job["header"])
+            outputs = [f"{report}.xlsx", f"{report}.ipynb", f"{report}.html"]
+    except Exception as exc:
+        error = f"{report}: writing the outputs failed: {type(exc).__name__}: {exc}"
+    if error is not None:
+        failed = staging / f"{report}.failed.ipynb"
+        if running.is_file():
+            nb = nbformat.read(str(running), as_version=4)
+        else:  # papermill never wrote it (e.g. the kernel did not start)
+            nb = nbformat.read(job["notebook"], as_version=4)
+        _normalise(nb, job, failed.name)
+        _write_nb(nb, failed)
+        for path in (xlsx, html_path, staging / f"{report}.ipynb"):
+            path.unlink(missing_ok=True)
+        outputs, headline = [failed.name], None
+    running.unlink(missing_ok=True)
+    headline_path.unlink(missing_ok=True)
+    return {
+        "report": report, "status": "ok" if error is None else "failed",
+        "seconds": round(time.monotonic() - started, 2), "outputs": outputs,
+        "headline": headline or {}, "error": error,
+    }

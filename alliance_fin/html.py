@@ -1,0 +1,258 @@
+"""Executed notebook -> self-contained HTML report (nbconvert with ``templates/html/alliance``).
+
+The report shows no code and no prompts, starts with a header (title, scenario, run id, date,
+data file) and a table of contents built from the rendered headings, embeds figures as
+``data:`` URIs and loads nothing from another host (no require.js, MathJax or mermaid).
+Strings passed in here are escaped by the template; strings from data must already be
+escaped in the notebook outputs (``DataFrame.to_html`` escapes by default).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import html
+import os
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+
+from alliance_fin import __version__
+from alliance_fin.paths import TEMPLATES_DIR
+
+__all__ = ["build_html", "build_index_html", "get_exporter", "write_html"]
+
+TEMPLATE_NAME = "alliance"
+_TOC_MARKER = "<!-- alliance-fin:toc -->"
+#: Cells with these tags are left out of the report entirely.
+REMOVE_CELL_TAGS = ("parameters", "injected-parameters", "remove_cell", "papermill-error-cell-tag")
+
+
+@functools.lru_cache(maxsize=1)
+def get_exporter() -> HTMLExporter:
+    """The process-wide exporter (template set-up costs ~0.2 s, so it is built once)."""
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATES_DIR / "html")],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=False,  # output images are inlined anyway; see CVE-2026-39378
+        sanitize_html=False,  # our own notebooks; data strings are escaped by to_html
+        require_js_url="",
+        mathjax_url="",
+        mermaid_js_url="",
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags=set(REMOVE_CELL_TAGS), enabled=True), enabled=True
+    )
+    return exporter
+
+
+class _Headings(HTMLParser):
+    """Collect ``(level, id, text)`` of h1-h3 elements that carry an ``id``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[int, str, str]] = []
+        self._open: tuple[int, str] | None = None
+        self._text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("h1", "h2", "h3") and a.get("id") and "af-title" not in (a.get("class") or ""):
+            self._open, self._text = (int(tag[1]), a["id"] or ""), []
+        elif tag == "a" and self._open and "anchor-link" in (a.get("class") or ""):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._skip:
+            self._skip -= 1
+        elif self._open and tag == f"h{self._open[0]}":
+            text = " ".join("".join(self._text).split())
+            self.found.append((self._open[0], self._open[1], text))
+            self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open and not self._skip:
+            self._text.append(data)
+
+
+def _toc(body: str) -> str:
+    parser = _Headings()
+    parser.feed(body)
+    if not parser.found:
+        return ""
+    top = min(level for level, _, _ in parser.found)
+    items = [
+        f'<li class="af-toc-{min(level - top + 1, 3)}"><a href="#{html.escape(anchor)}">'
+        f"{html.escape(text)}</a></li>"
+        for level, anchor, text in parser.found
+    ]
+    return "<strong>Contents</strong><ol>" + "".join(items) + "</ol>"
+
+
+def _prepare(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"  # papermill's injected cell gets a random id; keep HTML reproducible
+    nb.metadata["title"] = title
+    return nb
+
+
+def build_html(
+    nb: nbformat.NotebookNode, *, title: str, scenario: str, run_id: str, created: str, data_file: str
+) -> str:
+    """Render an executed notebook as one self-contained HTML page.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        The executed notebook (not modified).
+    title, scenario, run_id, created, data_file : str
+        Header fields; escaped in the template.
+
+    Returns
+    -------
+    str
+        The complete HTML document.
+    """
+    resources = {
+        "alliance": {
+            "title": title, "scenario": scenario, "run_id": run_id, "created": created,
+            "data_file": data_file, "footer": f"alliance_fin {__version__} - run {run_id}",
+        },
+    }
+    body, _ = get_exporter().from_notebook_node(_prepare(nb, title), resources=resources)
+    if _TOC_MARKER not in body:
+        raise RuntimeError(f"HTML template {TEMPLATE_NAME!r} lost its table-of-contents marker")
+    return body.replace(_TOC_MARKER, _toc(body), 1)
+
+
+def write_html(
+    nb: nbformat.NotebookNode | str | Path,
+    out_path: str | Path,
+    *,
+    title: str,
+    scenario: str,
+    run_id: str,
+    created: str,
+    data_file: str,
+) -> Path:
+    """Write the HTML report of an executed notebook, atomically.
+
+    Parameters
+    ----------
+    nb : NotebookNode or path
+        The executed notebook or the path of an ``.ipynb`` file.
+    out_path : path
+        Target ``.html`` file; written to a temporary file beside it, then moved into place.
+    title, scenario, run_id, created, data_file : str
+        Header fields, see :func:`build_html`.
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+    """
+    if not isinstance(nb, nbformat.NotebookNode):
+        nb = nbformat.read(str(nb), as_version=4)
+    text = build_html(nb, title=title, scenario=scenario, run_id=run_id, created=created,
+                      data_file=data_file)
+    out_path = Path(out_path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp made it private
+        os.replace(tmp, out_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out_path
+
+
+def _fmt_value(key: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)) and ("share" in key or key.endswith(("_pct", "_rate"))):
+        return f"{value:.1%}"  # fractions
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.4g}"
+    return str(value)
+
+
+_INDEX_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; max-width: 1100px;
+       margin: 0 auto; padding: 1rem 1.5rem 3rem; color: #222; }
+h1 { color: #1f4e79; border-bottom: 3px solid #1f4e79; padding-bottom: .5rem; }
+table { border-collapse: collapse; margin: .5rem 0 1.5rem; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f4f6f9; }
+td.num { text-align: right; }
+.ok { color: #1e7b34; font-weight: 600; } .failed { color: #b00020; font-weight: 600; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; }
+dt { font-weight: 600; color: #555; } dd { margin: 0; word-break: break-all; }
+"""
+
+
+def build_index_html(manifest: dict, *, titles: dict[str, str], data_label: str) -> str:
+    """The bundle's ``index.html``: links to every report file, headline figures, parameters.
+
+    Parameters
+    ----------
+    manifest : dict
+        The run manifest (see ``runner.build_manifest``).
+    titles : dict of str to str
+        Report name -> display title.
+    data_label : str
+        How the data file is named for readers.
+
+    Returns
+    -------
+    str
+        A complete HTML page with inline CSS only; every string is escaped.
+    """
+    e = html.escape
+    data = manifest["data"]
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1.0">',
+        f"<title>Alliance reports - {e(manifest['run_id'])}</title>",
+        f"<style>{_INDEX_CSS}</style>", "</head>", "<body>",
+        f"<h1>Alliance reports - run {e(manifest['run_id'])}</h1>", "<dl>",
+        f"<dt>Created</dt><dd>{e(manifest['created'])}</dd>",
+        f"<dt>Data</dt><dd>{e(data_label)} ({e(str(data.get('rows')))} rows)</dd>",
+        f"<dt>Data SHA-256</dt><dd>{e(str(data.get('sha256')))}</dd>",
+        f"<dt>alliance_fin</dt><dd>{e(manifest['alliance_fin_version'])}</dd>", "</dl>",
+        "<h2>Reports</h2>", "<table>",
+        "<tr><th>report</th><th>status</th><th>files</th><th>headline figures</th></tr>",
+    ]
+    for name, rep in manifest["reports"].items():
+        links = " ".join(f'<a href="{e(quote(f))}">{e(f)}</a>' for f in rep["outputs"])
+        figures = "<br>".join(f"{e(k)}: <b>{e(_fmt_value(k, v))}</b>" for k, v in rep["headline"].items())
+        if rep.get("error"):
+            figures = f'<span class="failed">{e(rep["error"])}</span>'
+        parts.append(
+            f'<tr><td><b>{e(titles.get(name, name))}</b><br><code>{e(name)}</code></td>'
+            f'<td class="{"ok" if rep["status"] == "ok" else "failed"}">{e(rep["status"])}</td>'
+            f"<td>{links}</td><td>{figures}</td></tr>"
+        )
+    parts.append("</table>")
+    parts.append("<h2>Parameters</h2>")
+    for name, values in manifest["parameters"].items():
+        parts.append(f"<h3>{e(titles.get(name, name))}</h3><table><tr><th>parameter</th><th>value</th></tr>")
+        parts += [f"<tr><td><code>{e(k)}</code></td><td>{e(str(v))}</td></tr>" for k, v in values.items()]
+        parts.append("</table>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)

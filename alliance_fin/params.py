@@ -1,0 +1,474 @@
+"""Report parameters: one declared spec per report, and the checks that resolve user values.
+
+Every report declares its parameters here (name, type, default, allowed values, help). The same
+spec drives ``alliance-fin list``, the validation of ``--params FILE.yaml`` and ``-p NAME=VALUE``
+and the values the runner injects into the notebooks. Nothing here starts a kernel or writes a
+file; every problem a user can cause is collected and raised at once as a ``ParameterError``.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alliance_fin.errors import ParameterError
+
+__all__ = [
+    "COMMON_PARAMS",
+    "INTERNAL_PARAMS",
+    "REPORTS",
+    "REPORT_SPECS",
+    "ParamSpec",
+    "ReportSpec",
+    "check_notebook_parameters",
+    "coerce_value",
+    "describe_reports",
+    "load_params_file",
+    "parse_overrides",
+    "resolve_params",
+]
+
+#: Parameters the runner injects into every notebook; users cannot set them.
+INTERNAL_PARAMS: dict[str, str] = {
+    "data_path": "input line-up file ('' = the packaged default data); set with --data",
+    "output_dir": "folder the notebook writes <report>.xlsx and <report>.headline.json into",
+    "run_id": "identifier of the run, also the default output folder name",
+    "created": "ISO 8601 time of the run (from SOURCE_DATE_EPOCH when set)",
+}
+
+_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+_MODEL_ID = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One report parameter.
+
+    Attributes
+    ----------
+    name : str
+        Python identifier used in the notebook's ``parameters`` cell.
+    type : str
+        ``"int"``, ``"float"``, ``"str"`` or ``"bool"``.
+    default : Any
+        Value used when neither the user nor the data file's assumptions set it.
+    help : str
+        One-line description with units.
+    min, max : float or None
+        Inclusive numeric bounds (int/float only).
+    choices : tuple of str
+        Allowed values of a str parameter (empty = any value matching ``pattern``).
+    pattern : str or None
+        Regular expression a str value must match in full.
+    id_list : bool
+        The value is a comma-separated list of model ids; a YAML list is accepted too and
+        the value is normalised to ``"A,B"``.
+    """
+
+    name: str
+    type: str
+    default: Any
+    help: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    id_list: bool = False
+
+    def allowed(self) -> str:
+        """Human-readable description of the allowed values, e.g. ``"float 0 to 1"``."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.id_list:
+            return "comma-separated model ids (letters, digits, _ . -), or empty"
+        if self.type == "bool":
+            return "true or false (also yes/no, 1/0)"
+        if self.type == "str":
+            return f"text matching {self.pattern}" if self.pattern else "any text"
+        kind = "integer" if self.type == "int" else "number"
+        if self.min is not None and self.max is not None:
+            return f"{kind} from {_fmt(self.min)} to {_fmt(self.max)}"
+        if self.min is not None:
+            return f"{kind} >= {_fmt(self.min)}"
+        if self.max is not None:
+            return f"{kind} <= {_fmt(self.max)}"
+        return kind
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One report: its notebook, title, parameters and the headline keys it must write."""
+
+    name: str
+    title: str
+    notebook: str
+    params: tuple[ParamSpec, ...]
+    headline_keys: tuple[str, ...] = ()
+    param_names: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "param_names", frozenset(p.name for p in self.params))
+
+    def param(self, name: str) -> ParamSpec:
+        """The spec of parameter ``name`` (KeyError if the report does not declare it)."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def _fmt(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) >= 10_000 else f"{x:g}"
+
+
+def _year(name: str, default: int, help_: str) -> ParamSpec:
+    return ParamSpec(name, "int", default, help_, min=2000, max=2035)
+
+
+def _share(name: str, default: float, help_: str, hi: float = 1.0) -> ParamSpec:
+    return ParamSpec(name, "float", default, help_, min=0.0, max=hi)
+
+
+COMMON_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("scenario", "str", "base", "scenario label, used in folder names and on covers",
+              pattern=r"[A-Za-z0-9_.-]{1,40}"),
+    ParamSpec("currency", "str", "EUR", "report currency (EUR values converted with the fx_eur_* assumptions)",
+              choices=("EUR", "GBP", "JPY", "USD")),
+    _year("start_year", 2020, "first year of the report window"),
+    _year("end_year", 2025, "last year of the report window (>= start_year)"),
+)
+
+REPORT_SPECS: dict[str, ReportSpec] = {
+    "savings": ReportSpec(
+        "savings", "Leader-follower savings", "savings.ipynb",
+        COMMON_PARAMS + (
+            _share("max_saving_rate", 0.40, "cap on a model's development saving (fraction of its investment)"),
+            _share("follower_diff_share", 0.20, "share of standalone investment a follower still spends on differentiation"),
+            _share("discount_rate", 0.08, "annual discount rate for the NPV (fraction)", hi=0.5),
+        ),
+        ("total_savings_eur_m", "savings_pct", "npv_savings_eur_m", "total_savings_report_ccy_m"),
+    ),
+    "range_trimming": ReportSpec(
+        "range_trimming", "Model-range trimming", "range_trimming.ipynb",
+        COMMON_PARAMS + (
+            ParamSpec("min_volume", "int", 20000, "annual volume (units/year) below which a non-leader is cut",
+                      min=0, max=10_000_000),
+            _share("migration_rate", 0.5, "share of a cut model's volume that moves to a retained sibling"),
+            ParamSpec("rule_planned", "bool", True, "apply the planned cuts from the data (trim = yes)"),
+            ParamSpec("rule_low_volume", "bool", True, "cut non-leaders below min_volume"),
+            ParamSpec("rule_overlap", "bool", True, "cut off-platform models overlapping a partner's family model"),
+            ParamSpec("keep", "str", "", "model ids always kept (comma-separated; overrides the rules)", id_list=True),
+            ParamSpec("cut", "str", "", "model ids always cut (comma-separated; overrides the rules)", id_list=True),
+        ),
+        ("models_before", "models_after", "common_platform_volume_share_before", "common_platform_volume_share_after"),
+    ),
+    "milestones": ReportSpec(
+        "milestones", "2025 milestones", "milestones.ipynb",
+        COMMON_PARAMS + (
+            ParamSpec("launch_delay_years", "int", 0, "years by which launches after as_of_year slip", min=0, max=10),
+            _year("as_of_year", 2020, "launches after this year are future (and may slip)"),
+            _share("amber_tolerance", 0.05, "shortfall below the path still rated 'at risk' (share points)", hi=0.5),
+            _share("target_lf_share", 0.50, "target share of new models under leader-follower"),
+            _year("target_lf_year", 2025, "year of the leader-follower target"),
+            _share("target_platform_share", 0.80, "target share of volume on common platforms"),
+            _year("target_platform_year", 2024, "year of the common-platform target"),
+            ParamSpec("apply_trimming", "bool", True, "apply the default range trimming before the milestone paths"),
+        ),
+        ("lf_share_new_models_2025", "common_platform_volume_share_2024", "lf_target_met", "platform_target_met"),
+    ),
+}
+
+#: Report names in their canonical order.
+REPORTS: tuple[str, ...] = tuple(REPORT_SPECS)
+
+
+def describe_reports(specs: Mapping[str, ReportSpec] | None = None) -> list[dict[str, Any]]:
+    """One row per report parameter, for ``alliance-fin list``.
+
+    Returns
+    -------
+    list of dict
+        Keys ``report``, ``name``, ``type``, ``default``, ``allowed``, ``help``; reports in
+        canonical order, parameters in declaration order.
+    """
+    specs = REPORT_SPECS if specs is None else specs
+    return [
+        {"report": r.name, "name": p.name, "type": p.type, "default": p.default,
+         "allowed": p.allowed(), "help": p.help}
+        for r in specs.values() for p in r.params
+    ]
+
+
+def coerce_value(spec: ParamSpec, raw: Any) -> Any:
+    """Convert ``raw`` (text from ``-p`` or a YAML scalar) to the declared type and check it.
+
+    Raises
+    ------
+    ValueError
+        With a message naming the value and what is allowed (the caller adds the name).
+    """
+    value = _convert(spec, raw)
+    if not _allowed(spec, value):
+        raise _bad(spec, raw)
+    return value
+
+
+def _bad(spec: ParamSpec, raw: Any) -> ValueError:
+    return ValueError(f"value {raw!r} is not allowed: expected {spec.allowed()}")
+
+
+def _convert(spec: ParamSpec, raw: Any) -> Any:
+    text = raw.strip() if isinstance(raw, str) else None
+    if spec.type == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, int) and raw in (0, 1):
+            return bool(raw)
+        if text is not None and text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+        raise _bad(spec, raw)
+    if spec.type == "int":
+        if isinstance(raw, bool):
+            raise _bad(spec, raw)
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():
+            return int(raw)
+        if text is not None and re.fullmatch(r"[+-]?\d[\d_]*", text):
+            return int(text)
+        raise _bad(spec, raw)
+    if spec.type == "float":
+        if isinstance(raw, bool):
+            raise _bad(spec, raw)
+        if isinstance(raw, (int, float)):
+            value = float(raw)
+        elif text:
+            try:
+                value = float(text)
+            except ValueError:
+                raise _bad(spec, raw) from None
+        else:
+            raise _bad(spec, raw)
+        if not math.isfinite(value):
+            raise _bad(spec, raw)
+        return value
+    # str
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)  # YAML reads `scenario: 2024` as an int
+    if spec.id_list and isinstance(raw, (list, tuple)):
+        items = [str(x).strip() for x in raw]
+    elif isinstance(raw, str):
+        if not spec.id_list:
+            return raw
+        items = [x.strip() for x in raw.split(",")]
+    else:
+        raise _bad(spec, raw)
+    if any(x and not _MODEL_ID.fullmatch(x) for x in items):
+        raise _bad(spec, raw)
+    return ",".join(x for x in items if x)
+
+
+def _allowed(spec: ParamSpec, value: Any) -> bool:
+    if spec.choices and value not in spec.choices:
+        return False
+    if spec.pattern and not re.fullmatch(spec.pattern, value):
+        return False
+    if spec.type in ("int", "float"):
+        return not ((spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max))
+    return True
+
+
+def parse_overrides(overrides: Iterable[str]) -> dict[str, str]:
+    """Split ``-p NAME=VALUE`` strings into a mapping (later wins).
+
+    Raises
+    ------
+    ParameterError
+        Listing every item without ``=`` or with an empty name.
+    """
+    out: dict[str, str] = {}
+    problems: list[str] = []
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            problems.append(f"-p {item!r}: expected NAME=VALUE")
+            continue
+        out[name.strip()] = value
+    if problems:
+        raise ParameterError("bad -p option", problems)
+    return out
+
+
+def load_params_file(path: str | Path) -> dict[str, Any]:
+    """Read a flat YAML mapping ``name: value`` from ``path``.
+
+    Raises
+    ------
+    ParameterError
+        The file is missing or unreadable, is not valid YAML (message with file and line), or is
+        not a flat mapping of names to scalars (lists allowed for ``keep``/``cut``).
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"cannot read parameter file {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ParameterError(f"parameter file {where}: not valid YAML ({reason})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"parameter file {path}: expected a mapping of NAME: VALUE, "
+                             f"got {type(data).__name__}")
+    problems = []
+    for key, value in data.items():
+        if not isinstance(key, str):
+            problems.append(f"{path}: key {key!r} is not a parameter name")
+        elif isinstance(value, dict):
+            problems.append(f"{path}: {key}: nested mappings are not allowed")
+    if problems:
+        raise ParameterError(f"parameter file {path} is not a flat mapping", problems)
+    return dict(data)
+
+
+def resolve_params(
+    reports: Sequence[str],
+    file_values: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    specs: Mapping[str, ReportSpec] | None = None,
+    data_defaults: Mapping[str, float] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Resolve the parameters of each selected report.
+
+    Order (later wins): the spec default, the data file's assumption of the same name
+    (``data_defaults``), ``file_values`` (``--params``), ``overrides`` (``-p``).
+
+    Parameters
+    ----------
+    reports : sequence of str
+        Selected report names (already checked against ``specs``).
+    file_values, overrides : mapping
+        Raw values by parameter name; strings are converted to the declared type.
+    specs : mapping of str to ReportSpec, optional
+        Defaults to :data:`REPORT_SPECS`.
+    data_defaults : mapping of str to float, optional
+        Assumption values by key from the data file.
+
+    Returns
+    -------
+    dict
+        ``{report: {name: value}}`` with every declared parameter, in declaration order.
+
+    Raises
+    ------
+    ParameterError
+        With every problem at once: unknown names, names that are not identifiers, internal
+        names, wrong types, out-of-range values, ``end_year < start_year``.
+    """
+    specs = REPORT_SPECS if specs is None else specs
+    user: dict[str, tuple[Any, str]] = {}
+    for source, values in (("--params", file_values or {}), ("-p", overrides or {})):
+        for name, raw in values.items():
+            user[name] = (raw, source)
+
+    problems: list[str] = []
+    selected = [specs[r] for r in reports]
+    declared = {p.name: p for s in selected for p in s.params}
+    converted: dict[str, Any] = {}
+    for name, (raw, source) in user.items():
+        if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)):
+            problems.append(f"{name!r} ({source}): not a valid parameter name")
+        elif name in INTERNAL_PARAMS:
+            problems.append(f"{name} ({source}): set by the runner, not a report parameter "
+                            f"({INTERNAL_PARAMS[name]})")
+        elif name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            problems.append(f"{name} ({source}): no selected report ({', '.join(reports)}) declares it; "
+                            f"known parameters: {known}")
+        else:
+            try:
+                converted[name] = coerce_value(declared[name], raw)
+            except ValueError as exc:
+                problems.append(f"{name} ({source}): {exc}")
+
+    resolved: dict[str, dict[str, Any]] = {}
+    for s in selected:
+        values: dict[str, Any] = {}
+        for p in s.params:
+            if p.name in converted:
+                values[p.name] = converted[p.name]
+            elif data_defaults and p.name in data_defaults:
+                try:
+                    values[p.name] = coerce_value(p, data_defaults[p.name])
+                except ValueError as exc:
+                    problems.append(f"{p.name} (assumption in the data file): {exc}")
+                    values[p.name] = p.default
+            else:
+                values[p.name] = p.default
+        resolved[s.name] = values
+    _check_cross(resolved, problems)
+    if problems:
+        raise ParameterError("invalid report parameters", list(dict.fromkeys(problems)))
+    return resolved
+
+
+def _check_cross(resolved: Mapping[str, Mapping[str, Any]], problems: list[str]) -> None:
+    for values in resolved.values():
+        start, end = values.get("start_year"), values.get("end_year")
+        if isinstance(start, int) and isinstance(end, int) and end < start:
+            problems.append(f"end_year: value {end} is before start_year {start}: "
+                            f"expected end_year >= start_year")
+
+
+def check_notebook_parameters(spec: ReportSpec, notebook: str | Path) -> list[str]:
+    """Compare a notebook's tagged ``parameters`` cell with the report's spec.
+
+    Every declared parameter and every internal one (:data:`INTERNAL_PARAMS`) must be in the
+    cell, with the declared type hint and default; the cell must hold nothing else.
+
+    Returns
+    -------
+    list of str
+        One line per mismatch; empty when they agree.
+    """
+    import ast
+
+    import papermill
+
+    found = papermill.inspect_notebook(str(notebook))
+    problems = []
+    expected = {p.name: p for p in spec.params}
+    for name in [*expected, *INTERNAL_PARAMS]:
+        if name not in found:
+            problems.append(f"{notebook}: parameter {name} missing from the parameters cell")
+    for name, info in found.items():
+        if name not in expected:
+            if name not in INTERNAL_PARAMS:
+                problems.append(f"{notebook}: parameter {name} is not declared for report {spec.name}")
+            continue
+        p = expected[name]
+        if info.get("inferred_type_name") != p.type:
+            problems.append(f"{notebook}: {name} has type hint {info.get('inferred_type_name')}, spec says {p.type}")
+        try:
+            default = ast.literal_eval(info.get("default") or "")
+        except (ValueError, SyntaxError):
+            problems.append(f"{notebook}: {name} default {info.get('default')!r} is not a literal")
+            continue
+        if default != p.default or type(default) is not type(p.default):
+            problems.append(f"{notebook}: {name} defaults to {default!r}, spec says {p.default!r}")
+    return problems

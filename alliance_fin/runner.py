@@ -1,0 +1,463 @@
+"""``alliance-fin run``: check everything, execute the report notebooks in parallel, publish a bundle.
+
+Three steps. :func:`plan_run` validates report names, parameters, the data file and the output
+folder and raises ``ParameterError``/``InputError`` with every problem before anything is
+written. :func:`execute_plan` stages all outputs in a hidden folder beside the target, runs one
+worker process per report (each with its own IPC kernel, see :mod:`alliance_fin.execute`),
+writes ``manifest.json`` and ``index.html`` and moves the files into place. :func:`run_cli` is
+what the CLI calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from alliance_fin import __version__, paths
+from alliance_fin.errors import InputError, ParameterError
+from alliance_fin.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
+
+__all__ = ["DEFAULT_TIMEOUT_S", "RunPlan", "RunResult", "build_manifest", "execute_plan", "format_summary",
+           "plan_run", "run_cli", "run_reports"]
+
+DEFAULT_TIMEOUT_S = 600.0
+#: Extra seconds a report may take beyond ``timeout`` (kernel start and shutdown, export)
+#: before the runner kills its worker and kernel outright.
+KILL_GRACE_S = 20.0
+_POLL_S = 0.05
+
+
+@dataclass
+class RunPlan:
+    """Everything checked and resolved; executing it is the only thing left."""
+
+    reports: list[str]
+    specs: Mapping[str, ReportSpec]
+    notebooks_dir: Path
+    parameters: dict[str, dict[str, Any]]
+    data: dict[str, Any]  # path (str), sha256, rows, label, inject ('' = packaged)
+    out: Path
+    force: bool
+    jobs: int
+    timeout: float
+    run_id: str
+    created: str
+    reproducible: bool
+
+
+@dataclass
+class RunResult:
+    """The outcome of a run: one result dict per report (see ``run_report_job``)."""
+
+    out: Path
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every report was written, 1 when any failed."""
+        return 0 if all(r["status"] == "ok" for r in self.results) else 1
+
+
+# -- planning: all checks, nothing written ---------------------------------------------------
+
+
+def _created() -> tuple[datetime, bool]:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=timezone.utc), True
+        except (ValueError, OverflowError, OSError):
+            raise InputError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds") from None
+    return datetime.now(timezone.utc).replace(microsecond=0), False
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_data(data: str | None) -> tuple[dict[str, Any], dict[str, float], list[str]]:
+    """Validate the data file with load.py; return data info, assumption values, problems."""
+    path = Path(data).expanduser().resolve() if data else paths.LINEUP_CSV
+    if data and not path.is_file():
+        return {}, {}, [f"data file {data}: not found"]
+    info: dict[str, Any] = {"path": str(path), "sha256": _sha256(path), "rows": None,
+                            "inject": str(path) if data else "", "label": str(data) if data else "packaged default line-up"}
+    try:
+        from alliance_fin import load
+    except ImportError:  # load.py not written yet
+        return info, {}, []
+    source = path if data else None
+    problems: list[str] = []
+    frame = None
+    for step in ("assumptions", "lineup"):
+        try:
+            if step == "assumptions":
+                frame = load.load_assumptions(source)
+            else:
+                info["rows"] = int(len(load.load_lineup(source, assumptions=frame)))
+        except InputError as exc:
+            problems += [str(exc), *exc.problems]
+        except Exception as exc:  # an unreadable file the loader did not anticipate
+            problems.append(f"data file {data}: cannot be read ({type(exc).__name__}: {exc})")
+            break
+    if problems:
+        return info, {}, list(dict.fromkeys(problems))
+    return info, load.assumption_values(frame), []
+
+
+def _check_out(out: str | None, force: bool, scenario: str, stamp: str) -> tuple[Path, list[str]]:
+    if out is None:
+        target = paths.REPORTS_DIR / f"{stamp}_{scenario}"
+        n = 2
+        while target.exists():
+            target = paths.REPORTS_DIR / f"{stamp}_{scenario}-{n}"
+            n += 1
+        return target, []
+    target = Path(out).expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        return target, [f"--out {out}: exists and is not a folder"]
+    if target.is_dir() and any(target.iterdir()) and not force:
+        return target, [f"--out {out}: folder exists and is not empty (use --force to replace its reports)"]
+    ancestor = target.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        return target, [f"--out {out}: cannot create folders in {ancestor}"]
+    return target, []
+
+
+def plan_run(
+    reports: Sequence[str],
+    *,
+    data: str | None = None,
+    params_file: str | None = None,
+    overrides: Sequence[str] = (),
+    out: str | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    timeout: float | None = None,
+    specs: Mapping[str, ReportSpec] | None = None,
+    notebooks_dir: str | Path | None = None,
+) -> RunPlan:
+    """Check every input of a run, without writing anything or starting a kernel.
+
+    Raises
+    ------
+    InputError
+        The data file is missing or invalid (its problems listed), or ``SOURCE_DATE_EPOCH`` is bad;
+        other problems found at the same time are listed too.
+    ParameterError
+        Unknown reports, bad parameters, a bad ``--out``, ``--jobs`` or ``--timeout``.
+    """
+    specs = REPORT_SPECS if specs is None else specs
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
+    problems: list[str] = []
+    names = list(dict.fromkeys(reports)) if reports else ["all"]
+    unknown = [r for r in names if r != "all" and r not in specs]
+    if unknown:
+        problems.append(f"unknown report(s) {', '.join(unknown)}: choose from {', '.join(specs)} or all")
+    selected = list(specs) if "all" in names else [r for r in names if r in specs]
+    for r in selected:
+        if not (notebooks_dir / specs[r].notebook).is_file():
+            problems.append(f"{r}: notebook {notebooks_dir / specs[r].notebook} not found")
+    if jobs is not None and jobs < 1:
+        problems.append(f"--jobs {jobs}: expected a whole number >= 1")
+    if timeout is not None and not timeout > 0:
+        problems.append(f"--timeout {timeout}: expected a number of seconds > 0")
+
+    data_info, assumptions, data_problems = _check_data(data)
+    parameters: dict[str, dict[str, Any]] = {}
+    try:
+        file_values = load_params_file(params_file) if params_file else {}
+        parameters = resolve_params(selected, file_values, parse_overrides(overrides),
+                                    specs=specs, data_defaults=assumptions)
+    except ParameterError as exc:
+        problems += exc.problems or [str(exc)]
+    created_dt, reproducible = _created()
+    scenario = next((p["scenario"] for p in parameters.values() if "scenario" in p), "run")
+    stamp = created_dt.strftime("%Y%m%d-%H%M%S")
+    target, out_problems = _check_out(out, force, scenario, stamp)
+    problems += out_problems
+    if data_problems:
+        raise InputError("the run was refused: nothing was written", data_problems + problems)
+    if problems:
+        raise ParameterError("the run was refused: nothing was written", problems)
+    return RunPlan(
+        reports=selected, specs=specs, notebooks_dir=notebooks_dir, parameters=parameters,
+        data=data_info, out=target, force=force,
+        jobs=min(jobs or (os.cpu_count() or 1), len(selected)) or 1,
+        timeout=float(timeout or DEFAULT_TIMEOUT_S), run_id=f"{stamp}_{scenario}",
+        created=created_dt.isoformat().replace("+00:00", "Z"), reproducible=reproducible,
+    )
+
+
+# -- execution ---------------------------------------------------------------------------------
+
+
+def _descendants(pid: int) -> list[int]:
+    """Process ids below ``pid`` (kernels run in their own session, but stay its children)."""
+    try:
+        import psutil
+
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except ImportError:
+        pass
+    except Exception:
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def _kill_tree(proc: multiprocessing.process.BaseProcess) -> None:
+    if proc.pid is None:
+        return
+    for pid in [*_descendants(proc.pid), proc.pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    proc.join(5)
+
+
+def _worker(job: dict[str, Any], result_file: str, kernel_dir: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
+    from alliance_fin.execute import KERNEL_DIR_ENV, run_report_job
+
+    os.environ[KERNEL_DIR_ENV] = kernel_dir
+
+    try:
+        result = run_report_job(job)
+    except BaseException as exc:  # a bug of ours: still report it as a failure
+        result = {"report": job["report"], "status": "failed", "seconds": 0.0, "outputs": [],
+                  "headline": {}, "error": f"{job['report']}: {type(exc).__name__}: {exc}"}
+    tmp = result_file + ".tmp"
+    Path(tmp).write_text(json.dumps(result), encoding="utf-8")
+    os.replace(tmp, result_file)
+
+
+def _jobs(plan: RunPlan, staging: Path) -> list[dict[str, Any]]:
+    header = {"scenario": "", "run_id": plan.run_id, "created": plan.created, "data_file": plan.data["label"]}
+    jobs = []
+    for r in plan.reports:
+        spec = plan.specs[r]
+        params = dict(plan.parameters[r])
+        params.update(data_path=plan.data["inject"], output_dir=str(staging), run_id=plan.run_id,
+                      created=plan.created)
+        jobs.append({
+            "report": r, "notebook": str(plan.notebooks_dir / spec.notebook), "parameters": params,
+            "staging": str(staging), "final_dir": str(plan.out), "timeout": plan.timeout,
+            "title": spec.title, "headline_keys": list(spec.headline_keys),
+            "header": {**header, "scenario": str(plan.parameters[r].get("scenario", ""))},
+            "reproducible": plan.reproducible,
+        })
+    return jobs
+
+
+def _run_workers(jobs: list[dict[str, Any]], n_parallel: int, kernel_dir: Path, timeout: float,
+                 stream: TextIO | None) -> list[dict[str, Any]]:
+    ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    waiting = list(jobs)
+    running: dict[str, tuple[multiprocessing.process.BaseProcess, float, str]] = {}
+    results: dict[str, dict[str, Any]] = {}
+    total = len(jobs)
+
+    def say(text: str) -> None:
+        if stream is not None:
+            print(text, file=stream, flush=True)
+
+    try:
+        while waiting or running:
+            while waiting and len(running) < n_parallel:
+                job = waiting.pop(0)
+                result_file = str(kernel_dir / f"{job['report']}.result.json")
+                proc = ctx.Process(target=_worker, args=(job, result_file, str(kernel_dir)), daemon=False)
+                proc.start()
+                running[job["report"]] = (proc, time.monotonic(), result_file)
+                say(f"[{len(results) + len(running)}/{total}] {job['report']}: started")
+            time.sleep(_POLL_S)
+            for report, (proc, started, result_file) in list(running.items()):
+                elapsed = time.monotonic() - started
+                if proc.is_alive() and elapsed <= timeout + KILL_GRACE_S:
+                    continue
+                if proc.is_alive():
+                    _kill_tree(proc)
+                    result = {"report": report, "status": "failed", "seconds": round(elapsed, 2),
+                              "outputs": [], "headline": {},
+                              "error": f"{report}: killed after {elapsed:.0f} s (timeout {timeout:g} s)"}
+                else:
+                    proc.join()
+                    try:
+                        result = json.loads(Path(result_file).read_text(encoding="utf-8"))
+                    except (OSError, ValueError):
+                        result = {"report": report, "status": "failed", "seconds": round(elapsed, 2),
+                                  "outputs": [], "headline": {},
+                                  "error": f"{report}: worker ended without a result (exit code {proc.exitcode})"}
+                del running[report]
+                results[report] = result
+                status = "ok" if result["status"] == "ok" else "FAILED"
+                say(f"{report}: {status} in {result['seconds']:.1f} s"
+                    + (f" - {result['error']}" if result.get("error") else ""))
+    except BaseException:
+        for proc, _, _ in running.values():
+            _kill_tree(proc)
+        raise
+    return [results[j["report"]] for j in jobs]
+
+
+# -- bundle: manifest, index page, publishing ------------------------------------------------
+
+#: Files of a bundle the runner may replace in an existing --out folder (with --force).
+_BUNDLE_FILES = ("manifest.json", "index.html")
+_REPORT_SUFFIXES = (".xlsx", ".html", ".ipynb", ".failed.ipynb")
+
+
+def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) -> dict[str, Any]:
+    """The ``manifest.json`` content (hashes computed from the staged files)."""
+    return {
+        "run_id": plan.run_id,
+        "created": plan.created,
+        "alliance_fin_version": __version__,
+        "parameters": {r: plan.parameters[r] for r in plan.reports},
+        "data": {"path": plan.data["path"], "sha256": plan.data["sha256"], "rows": plan.data["rows"]},
+        "reports": {
+            res["report"]: {
+                "status": res["status"],
+                "seconds": res["seconds"],
+                "outputs": {name: _sha256(staging / name) for name in res["outputs"]},
+                "headline": res["headline"],
+                "error": res.get("error"),
+            }
+            for res in results
+        },
+    }
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _publish(plan: RunPlan, staging: Path, files: list[str]) -> None:
+    """Move the staged files into ``plan.out``: the whole folder at once when it is new."""
+    for extra in set(os.listdir(staging)) - set(files):  # hidden leftovers of the notebooks
+        target = staging / extra
+        shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(staging, 0o777 & ~mask)  # mkdtemp (and mkstemp in writers) make things private
+    for name in files:
+        os.chmod(staging / name, 0o666 & ~mask)
+    if not plan.out.exists():
+        os.replace(staging, plan.out)
+        return
+    stale = [f"{r}{s}" for r in plan.specs for s in _REPORT_SUFFIXES] + list(_BUNDLE_FILES)
+    for name in stale:
+        if name not in files:
+            (plan.out / name).unlink(missing_ok=True)
+    for name in sorted(files, key=lambda n: n in _BUNDLE_FILES):  # manifest and index last
+        os.replace(staging / name, plan.out / name)
+    staging.rmdir()
+
+
+def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr) -> RunResult:
+    """Run every report of ``plan``, write the manifest and index page, publish the bundle.
+
+    Staging and kernel folders are removed on success, on failure and on KeyboardInterrupt;
+    kernels are shut down by their workers, or killed with them.
+    """
+    import alliance_fin.execute  # noqa: F401  (import papermill once; forked workers inherit it)
+    from alliance_fin.html import build_index_html, get_exporter
+
+    plan.out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.staging-", dir=plan.out.parent))
+    kernel_dir = Path(tempfile.mkdtemp(prefix="afk-"))  # short: Unix socket paths max ~100 chars
+    try:
+        get_exporter()  # build the template once; forked workers inherit it
+        results = _run_workers(_jobs(plan, staging), plan.jobs, kernel_dir, plan.timeout, stream)
+        manifest = build_manifest(plan, results, staging)
+        _write_text(staging / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        titles = {r: plan.specs[r].title for r in plan.reports}
+        _write_text(staging / "index.html", build_index_html(manifest, titles=titles,
+                                                             data_label=plan.data["label"]))
+        files = [name for res in results for name in res["outputs"]] + list(_BUNDLE_FILES)
+        _publish(plan, staging, files)
+        return RunResult(plan.out, results)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(kernel_dir, ignore_errors=True)
+
+
+def run_reports(reports: Sequence[str], *, stream: TextIO | None = sys.stderr, **options: Any) -> RunResult:
+    """:func:`plan_run` then :func:`execute_plan` (options as for :func:`plan_run`)."""
+    return execute_plan(plan_run(reports, **options), stream=stream)
+
+
+def format_summary(result: RunResult) -> str:
+    """The final table: report, status, seconds, outputs; then every error message."""
+    rows = [("report", "status", "seconds", "outputs")] + [
+        (r["report"], r["status"], f"{r['seconds']:.1f}", " ".join(r["outputs"])) for r in result.results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}" for a, b, c, d in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    lines += [f"error: {r['error']}" for r in result.results if r.get("error")]
+    lines.append(f"bundle: {result.out}")
+    return "\n".join(lines)
+
+
+def run_cli(
+    reports: list[str],
+    *,
+    data: str | None,
+    params_file: str | None,
+    overrides: list[str],
+    out: str | None,
+    jobs: int | None,
+    force: bool,
+    timeout: float | None,
+) -> int:
+    """Entry point of ``alliance-fin run``: progress on stderr, summary on stdout.
+
+    Returns
+    -------
+    int
+        0 when every report was written, 1 when any report failed.
+
+    Raises
+    ------
+    InputError, ParameterError
+        Refusals (exit 2 in the CLI); nothing has been written.
+    """
+    plan = plan_run(reports, data=data, params_file=params_file, overrides=overrides, out=out,
+                    jobs=jobs, force=force, timeout=timeout)
+    result = execute_plan(plan, stream=sys.stderr)
+    print(format_summary(result))
+    return result.exit_code

@@ -1,0 +1,171 @@
+"""HTML export: no code, no prompts, nothing loaded from other hosts, strings escaped, a TOC."""
+
+from __future__ import annotations
+
+import base64
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from alliance_fin.html import build_html, build_index_html, write_html
+
+# a 1x1 transparent PNG
+PNG = base64.b64encode(
+    bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                  "0000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082")
+).decode()
+EVIL = "<script>alert('x')</script>"
+
+
+class Scan(HTMLParser):
+    """Every start tag with its attributes, and all text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if not self._in_style:
+            self.text.append(data)
+
+
+def scan(text: str) -> Scan:
+    parser = Scan()
+    parser.feed(text)
+    return parser
+
+
+def assert_self_contained(text: str) -> None:
+    """No scripts, stylesheets, frames or images loaded from elsewhere."""
+    parsed = scan(text)
+    for tag, attrs in parsed.tags:
+        assert tag not in ("script", "link", "iframe", "object", "embed"), (tag, attrs)
+        assert not any(k.startswith("on") for k in attrs), (tag, attrs)
+        if tag in ("img", "source", "video", "audio"):
+            assert (attrs.get("src") or "").startswith("data:"), attrs
+        if tag == "a":
+            href = attrs.get("href") or ""
+            assert not href.lower().startswith("javascript:"), attrs
+    assert "@import" not in text
+    assert "url(http" not in text.replace(" ", "")
+
+
+@pytest.fixture
+def notebook() -> nbformat.NotebookNode:
+    params = new_code_cell("scenario = 'base'  # label")
+    params.metadata["tags"] = ["parameters"]
+    table = new_code_cell("SECRET_INPUT_CODE = 1\ntable", execution_count=3, outputs=[
+        new_output("execute_result", execution_count=3,
+                   data={"text/html": f"<table><tr><td>{EVIL.replace('<', '&lt;')}</td></tr></table>",
+                         "text/plain": "table"}),
+    ])
+    figure = new_code_cell("plot()", execution_count=4, outputs=[
+        new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"}),
+        new_output("stream", name="stderr", text="SOME_WARNING_TEXT\n"),
+        new_output("display_data", data={"application/javascript": "alert('js')"}),
+    ])
+    return new_notebook(cells=[
+        new_markdown_cell("# Savings report\n\nIntro text."),
+        params,
+        new_markdown_cell("## By member & year"),
+        table,
+        new_markdown_cell("### Chart details"),
+        figure,
+    ])
+
+
+def render(nb, **kw) -> str:
+    header = dict(title=f"Savings {EVIL}", scenario="base", run_id="20200101-000000_base",
+                  created="2020-01-01T00:00:00Z", data_file=f"data/{EVIL}.csv")
+    header.update(kw)
+    return build_html(nb, **header)
+
+
+def test_no_code_no_prompts_no_stderr(notebook):
+    text = render(notebook)
+    assert "SECRET_INPUT_CODE" not in text and "scenario = " not in text
+    assert "SOME_WARNING_TEXT" not in text
+    parsed = scan(text)
+    body = "".join(parsed.text)
+    assert "In\xa0[" not in body and "In [" not in body and "Out[" not in body
+    classes = " ".join(a.get("class") or "" for _, a in parsed.tags)
+    for hidden in ("jp-InputPrompt", "jp-OutputPrompt", "jp-CodeMirrorEditor", "jp-Editor"):
+        assert hidden not in classes
+
+
+def test_self_contained_with_embedded_figure(notebook):
+    text = render(notebook)
+    assert_self_contained(text)
+    imgs = [a for t, a in scan(text).tags if t == "img"]
+    assert imgs and all(a["src"].startswith("data:image/png;base64,") for a in imgs)
+
+
+def test_header_fields_escaped(notebook):
+    text = render(notebook)
+    assert EVIL not in text
+    joined = "".join(scan(text).text)
+    assert f"Savings {EVIL}" in joined and f"data/{EVIL}.csv" in joined
+    for field in ("20200101-000000_base", "2020-01-01T00:00:00Z", "Scenario"):
+        assert field in joined
+
+
+def test_table_of_contents_links_to_headings(notebook):
+    text = render(notebook)
+    tags = scan(text).tags
+    ids = {a.get("id") for _, a in tags if a.get("id")}
+    toc = [a["href"] for t, a in tags if t == "a" and a.get("href", "").startswith("#")
+           and "anchor-link" not in (a.get("class") or "")]
+    assert len(toc) == 3
+    assert all(h[1:] in ids for h in toc)
+    assert text.index('class="af-toc"') < text.index('id="Savings-report"')
+
+
+def test_reproducible_despite_random_cell_ids(notebook):
+    other = nbformat.from_dict(notebook)
+    for i, cell in enumerate(other.cells):
+        cell["id"] = f"random{i}x"
+    assert render(notebook) == render(other)
+
+
+def test_write_html_from_path(tmp_path: Path, notebook):
+    nb_path = tmp_path / "x.ipynb"
+    nbformat.write(notebook, nb_path)
+    out = write_html(nb_path, tmp_path / "x.html", title="T", scenario="s", run_id="r",
+                     created="c", data_file="d")
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.html", "x.ipynb"]  # no temp files left
+    assert out.stat().st_mode & 0o044  # readable by others, not mkstemp's 0600
+
+
+def test_index_page_links_and_escapes():
+    manifest = {
+        "run_id": "r1", "created": "2020-01-01T00:00:00Z", "alliance_fin_version": "0.1.0",
+        "parameters": {"savings": {"scenario": EVIL, "max_saving_rate": 0.4}},
+        "data": {"path": "/x.csv", "sha256": "ab" * 32, "rows": 57},
+        "reports": {
+            "savings": {"status": "ok", "seconds": 1.0, "headline": {"savings_pct": 0.25, "lf_target_met": True,
+                                                                    "total_savings_eur_m": 12345.678},
+                        "outputs": {"savings.xlsx": "0", "savings.html": "0", "savings.ipynb": "0"}, "error": None},
+            "milestones": {"status": "failed", "seconds": 1.0, "headline": {},
+                           "outputs": {"milestones.failed.ipynb": "0"}, "error": f"milestones: {EVIL}"},
+        },
+    }
+    text = build_index_html(manifest, titles={"savings": "Savings"}, data_label=EVIL)
+    assert EVIL not in text
+    assert_self_contained(text)
+    hrefs = {a["href"] for t, a in scan(text).tags if t == "a"}
+    assert hrefs == {"savings.xlsx", "savings.html", "savings.ipynb", "milestones.failed.ipynb"}
+    joined = "".join(scan(text).text)
+    assert "25.0%" in joined and "12,345.7" in joined and "yes" in joined
