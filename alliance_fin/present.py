@@ -20,28 +20,35 @@ PERCENT_HINTS = ("share", "rate", "pct")
 YEAR_HINTS = ("year", "launch", "end", "start")
 
 
-def _is_percent(name: object) -> bool:
-    text = str(name).lower()
-    return any(h in text for h in PERCENT_HINTS)
+def _is_percent(name: object, extra: tuple[str, ...] = ()) -> bool:
+    """Shares and rates are named ``*_share``/``*_rate``/``*_pct`` (whole words, not "migrated")."""
+    words = str(name).lower().replace(" ", "_").split("_")
+    return str(name) in extra or any(h in words for h in PERCENT_HINTS)
 
 
 def _label(name: object) -> str:
     return str(name).replace("_", " ")
 
 
-def _column_format(name: object, series: pd.Series):
+def _column_format(name: object, series: pd.Series, percent: tuple[str, ...] = ()):
     if pd.api.types.is_bool_dtype(series):
         return lambda v: "yes" if v else "no"
     if not pd.api.types.is_numeric_dtype(series):
         return None
-    if _is_percent(name):
+    if _is_percent(name, percent):
         return "{:.1%}"
     if pd.api.types.is_integer_dtype(series):
         return "{:d}" if any(h in str(name).lower() for h in YEAR_HINTS) else "{:,d}"
     return "{:,.1f}"
 
 
-def format_table(frame: pd.DataFrame, *, caption: str | None = None) -> Styler:
+def _headline_value(value: float, figure: str) -> str:
+    if "share" in figure:
+        return f"{value:.1%}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def format_table(frame: pd.DataFrame, *, caption: str | None = None, percent: tuple[str, ...] = ()) -> Styler:
     """A Styler with units-aware number formats and escaped text.
 
     Columns whose name contains share/rate/pct are shown as percentages; year-like integer
@@ -49,18 +56,16 @@ def format_table(frame: pd.DataFrame, *, caption: str | None = None) -> Styler:
     and index labels lose their underscores; every string is HTML-escaped.
     """
     frame = frame.head(MAX_ROWS)
+    if "figure" in frame.columns and "value" in frame.columns:  # headline: format per row
+        frame = frame.assign(value=[_headline_value(v, f) for v, f in zip(frame["value"], frame["figure"],
+                                                                         strict=True)])
     grid = len(frame.columns) > 0 and all(isinstance(c, float) for c in frame.columns)
     if grid:  # a sensitivity grid: rates on both axes, money inside
         styler = frame.style.format("{:,.0f}").format_index("{:.0%}", axis=1).format_index("{:.0%}", axis=0)
     else:
-        formats = {c: _column_format(c, frame[c]) for c in frame.columns}
-        if "figure" in frame.columns and "value" in frame.columns:  # headline: shares as %
-            formats["value"] = None
+        formats = {c: _column_format(c, frame[c], percent) for c in frame.columns}
         styler = frame.style.format({c: f for c, f in formats.items() if f is not None}, escape="html", na_rep="")
-        if "figure" in frame.columns and "value" in frame.columns:
-            shares = frame["figure"].str.contains("share")
-            styler = styler.format("{:.1%}", subset=pd.IndexSlice[frame.index[shares], ["value"]])
-            styler = styler.format("{:,.1f}", subset=pd.IndexSlice[frame.index[~shares], ["value"]])
+        if isinstance(frame.index, pd.RangeIndex):
             styler = styler.hide(axis="index")
         styler = styler.format_index(_label, axis=1, escape="html")
         styler = styler.format_index(escape="html", axis=0)
@@ -81,7 +86,7 @@ def show(report: Report, section: str) -> None:
         frame = report.tables[sec.table]
         note = f" (first {MAX_ROWS} of {len(frame)} rows; all are in the workbook)" if len(frame) > MAX_ROWS else ""
         caption = f"Money in {report.currency} millions; shares and rates in %; volumes in units per year"
-        display(HTML(format_table(frame, caption=caption).to_html()
+        display(HTML(format_table(frame, caption=caption, percent=sec.percent).to_html()
                      + (f"<p><em>{note.strip()}</em></p>" if note else "")))
     if sec.plot is not None:
         plot = getattr(plots, sec.plot)

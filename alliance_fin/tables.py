@@ -36,6 +36,7 @@ class Section:
     table: str | None = None
     plot: str | None = None
     plot_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    percent: tuple[str, ...] = ()  # extra table columns shown as percentages
 
 
 @dataclass(frozen=True, eq=False)

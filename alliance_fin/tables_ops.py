@@ -99,7 +99,7 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
             f"{migrated:,.0f} units per year move to retained siblings (same family first, then same member, then "
             f"any member, in the same segment and region); {lost:,.0f} are lost."), table="migration"),
         "shares": Section("Common platforms before and after", "Shares of models and of volume on common platforms.",
-                          table="shares"),
+                          table="shares", percent=("before", "after", "change")),
         "plans": Section("Against the published plans", (
             "The members' own plans, for context (sources in the workbook): Nissan NEXT cut its global line-up from "
             "69 to fewer than 55 models (about -20%, S:110); Renaulution halves Renault's platforms from 6 to 3 "
@@ -182,7 +182,7 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
             "Each year's share against a straight path from the first year's value to the target. Status: met "
             "(at or above target), on track (at or above the path), at risk (within "
             f"{amber_tolerance:.0%} below the path), missed (further below, or below target from the target year)."),
-            table="paths", plot="plot_share_paths"),
+            table="paths", plot="plot_share_paths", percent=("actual", "path", "target")),
         "by_year": Section("Year by year", "Active and new models and the shares, with range trimming applied "
                            "in the `_trimmed` columns." if apply_trimming else "Active and new models and the shares.",
                            table="by_year"),
