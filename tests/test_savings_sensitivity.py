@@ -1,0 +1,113 @@
+"""Tests of alliance_fin.savings_sensitivity: the grid and the tornado against the engine."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from alliance_fin import savings, savings_sensitivity
+from alliance_fin.errors import ParameterError
+
+# Hand-set assumptions (as in tests/test_savings.py) so expected values are computed by hand here.
+A = {
+    "max_saving_rate": 0.40, "follower_diff_share": 0.20, "platform_saving_rate": 0.15,
+    "production_saving_rate": 0.03, "platform_production_saving_rate": 0.01, "other_saving_rate": 0.01,
+    "dev_lead_years": 3.0, "discount_rate": 0.08, "dev_cost_eur_m_B": 600.0, "dev_cost_eur_m_C": 900.0,
+    "unit_cost_eur_B": 12000.0, "unit_cost_eur_C": 18000.0,
+    "fx_eur_gbp": 0.85, "fx_eur_usd": 1.115, "fx_eur_jpy": 120.8,
+}
+
+
+def model(model_id: str, *, family: str = "", role: str | None = None, member: str = "Renault",
+          cp: bool = True, dev: float = math.nan) -> dict:
+    """One B-segment EU line-up row on sale 2021-2027 at 100,000 units a year."""
+    return {
+        "model_id": model_id, "member": member, "brand": member, "model_name": f"Car {model_id}",
+        "segment": "B", "platform": "CMF-B" if cp else "own", "region": "EU",
+        "launch_year": 2021, "end_year": 2027, "annual_volume": 100_000.0, "family_id": family,
+        "role": role or ("standalone" if not family else "follower"), "common_platform": cp,
+        "dev_cost_eur_m": dev,
+    }
+
+
+def frame(*rows: dict) -> pd.DataFrame:
+    out = pd.DataFrame(list(rows))
+    for col in ("model_id", "member", "brand", "model_name", "segment", "platform", "region", "family_id", "role"):
+        out[col] = out[col].astype("str")
+    return out.astype({"launch_year": "int64", "end_year": "int64", "annual_volume": "float64",
+                       "dev_cost_eur_m": "float64", "common_platform": bool})
+
+
+TWINS = frame(model("L", family="F", role="leader"), model("F", family="F", member="Nissan"))
+TRIPLE = frame(model("L", family="F", role="leader"), model("F1", family="F"), model("F2", family="F"))
+UNEQUAL = frame(model("U1", family="G", role="leader", dev=1000.0), model("U2", family="G", dev=500.0))
+PLATFORM = frame(model("P", cp=True))
+
+
+def test_sensitivity_grid_matches_engine_per_cell():
+    lineup = pd.concat([TRIPLE, UNEQUAL, PLATFORM], ignore_index=True)
+    rows, cols = [0.3, 0.4, 0.5, 0.6], [0.1, 0.2, 0.5]
+    grid = savings_sensitivity.calc_sensitivity_grid(lineup, A, row_values=rows, col_values=cols,
+                                                     start_year=2020, end_year=2025)
+    assert grid.shape == (4, 3) and grid.index.name == "max_saving_rate"
+    for r in rows:  # reference: the engine one cell at a time
+        for c in cols:
+            ms = savings.calc_model_savings(lineup, A, max_saving_rate=r, follower_diff_share=c)
+            by = savings.calc_savings_by_year(ms, A, start_year=2020, end_year=2025)
+            assert grid.loc[r, c] == pytest.approx(by["saving_eur_m"].sum(), rel=1e-12)
+    assert (grid.diff().iloc[1:] >= -1e-9).all().all()  # higher cap never lowers the total
+
+
+def test_sensitivity_grid_default_values_are_base_times_0_8_to_1_2():
+    grid = savings_sensitivity.calc_sensitivity_grid(TWINS, A)
+    assert grid.index.tolist() == pytest.approx([0.32, 0.36, 0.40, 0.44, 0.48])
+    assert grid.columns.name == "follower_diff_share"
+    assert grid.columns.tolist() == pytest.approx([0.16, 0.18, 0.20, 0.22, 0.24])
+
+
+def test_tornado_shape_and_values():
+    lineup = pd.concat([TWINS, PLATFORM], ignore_index=True)
+    tor = savings_sensitivity.calc_tornado(lineup, A, start_year=2020, end_year=2025)
+    assert list(tor.columns) == ["key", "base", "low_value", "high_value", "total_low_eur_m",
+                                 "total_high_eur_m", "range_eur_m"]
+    assert tor["range_eur_m"].is_monotonic_decreasing
+    row = tor.set_index("key").loc["production_saving_rate"]
+    # Twins on sale 2021-2025 (5 years): 2 x 36 EUR m x 5 = 360 at 3%; +-20% -> +-72.
+    assert row["total_high_eur_m"] - row["total_low_eur_m"] == pytest.approx(144.0)
+    capped = savings_sensitivity.calc_tornado(lineup, {**A, "max_saving_rate": 0.9}, keys=["max_saving_rate"])
+    assert capped["high_value"].iloc[0] == 1.0  # a rate is never swung above 100%
+    one = savings_sensitivity.calc_tornado(lineup, A, keys=["other_saving_rate"], swing=0.5)
+    assert one["low_value"].iloc[0] == pytest.approx(0.005)
+    assert one.attrs["base_total_eur_m"] == pytest.approx(one[["total_low_eur_m", "total_high_eur_m"]].mean(axis=1)[0])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        pytest.param(lambda: savings_sensitivity.calc_sensitivity_grid(TWINS, A, row_param="fx_eur_usd"),
+                     "not used", id="grid-unused-key"),
+        pytest.param(lambda: savings_sensitivity.calc_sensitivity_grid(TWINS, A, col_param="max_saving_rate"),
+                     "two different", id="grid-same-key-twice"),
+        pytest.param(lambda: savings_sensitivity.calc_tornado(TWINS, A, keys=["fx_eur_usd"]), "unknown",
+                     id="tornado-unused-key"),
+        pytest.param(lambda: savings_sensitivity.calc_tornado(TWINS, A, swing=1.0), "swing", id="tornado-swing-1"),
+        pytest.param(lambda: savings_sensitivity.calc_tornado(TWINS, A, start_year=2026), "after",
+                     id="tornado-bad-window"),
+    ],
+)
+def test_errors(call, match):
+    with pytest.raises(ParameterError) as info:
+        call()
+    assert match in info.value.report()
+
+
+def test_reexported_from_savings():
+    """``alliance_fin.savings`` still offers both names (tables.py and benchmarks use them there)."""
+    from alliance_fin.savings import calc_sensitivity_grid, calc_tornado
+
+    assert calc_sensitivity_grid is savings_sensitivity.calc_sensitivity_grid
+    assert calc_tornado is savings.calc_tornado is savings_sensitivity.calc_tornado
+    with pytest.raises(AttributeError):
+        savings.no_such_name  # noqa: B018
