@@ -6,7 +6,8 @@ Pure calculations: a line-up frame and an assumptions mapping in, frames out. Th
 1. Reasons, first match wins: the explicit ``keep``/``cut`` lists (``"manual"``), then the rules in
    the fixed order ``planned`` (``trim == "yes"``), ``low_volume`` (``annual_volume < min_volume``
    and not a leader), ``overlap`` (off the common platforms while a model of another member with
-   the same segment and region is on a common platform and in a family). Every rule is evaluated
+   the same segment and region is on a common platform and in a family; models the data marks
+   ``replaced`` are left to their planned replacement). Every rule is evaluated
    on the input line-up, so the outcome does not depend on the order cuts are made in.
 2. Migration: ``migration_rate`` x the cut model's volume moves to one retained model of the same
    segment and region: same family first, then same member, then any member; ties go to the
@@ -194,7 +195,9 @@ def _reasons(frame: pd.DataFrame, min_volume: float, rules: tuple[str, ...],
     conditions = {
         "planned": frame["trim"].eq("yes"),
         "low_volume": frame["annual_volume"].lt(min_volume) & frame["role"].ne("leader"),
-        "overlap": _overlap_mask(frame),
+        # a model the data already marks "replaced" is the plan in action (its successor is in the
+        # line-up); cutting it again would count its successor's development as avoided
+        "overlap": _overlap_mask(frame) & frame["trim"].ne("replaced"),
     }
     active = [r for r in RULES if r in rules]
     reason = np.select([conditions[r].to_numpy() for r in active], active, default="") \
