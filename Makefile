@@ -39,7 +39,7 @@ lab: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet pdoc
-	$(BIN)/pdoc -o docs/api alliance_fin
+	$(BIN)/pdoc --docformat numpy -o docs/api alliance_fin $$($(BIN)/python -c "import pkgutil, alliance_fin; print(' '.join(m.name for m in pkgutil.iter_modules(alliance_fin.__path__, 'alliance_fin.') if m.name != 'alliance_fin.__main__'))")
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

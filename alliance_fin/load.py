@@ -347,7 +347,17 @@ def load_assumptions(path: str | Path | None = None) -> pd.DataFrame:
 
 
 def assumption_values(frame: pd.DataFrame) -> dict[str, float]:
-    """``{key: value}`` from an assumptions frame, for the calculation engines."""
+    """``{key: value}`` from an assumptions frame, for the calculation engines.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        As :func:`load_assumptions` returns (index ``key``, column ``value``).
+
+    Returns
+    -------
+    dict of str -> float
+    """
     return {str(k): float(v) for k, v in frame["value"].items()}
 
 

@@ -128,7 +128,14 @@ def plot_waterfall(waterfall: pd.DataFrame, *, currency: str = "EUR", ax: Axes |
 
 
 def plot_sensitivity_heatmap(grid: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
-    """Heatmap of window savings over two assumptions (index = rows, columns = columns)."""
+    """Heatmap of window savings over two assumptions.
+
+    Parameters
+    ----------
+    grid : DataFrame
+        Index: values of the row assumption (decimal rates); columns: values of the column
+        assumption; cells: savings in the window (report currency, millions).
+    """
     ax = _axes(ax, (7.0, 4.2))
     labels = grid.copy()
     labels.index = [f"{v:.0%}" for v in grid.index]

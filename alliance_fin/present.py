@@ -54,6 +54,19 @@ def format_table(frame: pd.DataFrame, *, caption: str | None = None, percent: tu
     Columns whose name contains share/rate/pct are shown as percentages; year-like integer
     columns plainly; other numbers with thousands separators (one decimal for floats). Column
     and index labels lose their underscores; every string is HTML-escaped.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A presentation table (only the first ``MAX_ROWS`` rows are shown).
+    caption : str, optional
+        Caption above the table.
+    percent : tuple of str
+        Further columns to show as percentages.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
     """
     frame = frame.head(MAX_ROWS)
     if "figure" in frame.columns and "value" in frame.columns:  # headline: format per row
@@ -79,7 +92,15 @@ def format_table(frame: pd.DataFrame, *, caption: str | None = None, percent: tu
 
 
 def show(report: Report, section: str) -> None:
-    """Display one section of ``report`` (reading, table, chart) in the notebook."""
+    """Display one section of ``report`` (reading, table, chart) in the notebook.
+
+    Parameters
+    ----------
+    report : Report
+        From one of the ``build_*_report`` functions.
+    section : str
+        A key of ``report.sections`` (e.g. ``"by_member"``).
+    """
     sec = report.sections[section]
     display(Markdown(sec.reading))
     if sec.table is not None:
