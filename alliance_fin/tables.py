@@ -122,7 +122,14 @@ def load_inputs(data_path: str | Path | None = None, parameters: Mapping[str, An
     """Line-up, assumptions frame (parameters applied), assumption values and data description.
 
     A ``lineup``/``assumptions`` given in memory (e.g. from :mod:`alliance_fin.scenario`) wins
-    over ``data_path``; its data description then says ``in memory``.
+    over ``data_path``; its data description then says ``in memory``. A parameter left ``None``
+    takes the assumption of the same key; a parameter given wins over the assumption.
+
+    Returns
+    -------
+    tuple
+        ``(lineup, assumptions_frame, assumption_values, data, parameters)`` with the
+        parameters resolved.
     """
     path = Path(data_path) if data_path else None
     frame = assumptions if assumptions is not None else load_assumptions(path)
@@ -131,8 +138,13 @@ def load_inputs(data_path: str | Path | None = None, parameters: Mapping[str, An
         data = dict(describe_data(path, lineup))
     else:
         data = {"path": "in memory", "sha256": "", "rows": int(len(lineup))}
-    frame = resolve_assumptions(frame, parameters or {})
-    return lineup, frame, assumption_values(frame), data
+    params = dict(parameters or {})
+    for key, value in params.items():
+        if value is None and key in frame.index:
+            number = float(frame.loc[key, "value"])
+            params[key] = int(number) if key.endswith(("_year", "min_volume")) and number.is_integer() else number
+    frame = resolve_assumptions(frame, params)
+    return lineup, frame, assumption_values(frame), data, params
 
 
 def currency_rate(currency: str, values: Mapping[str, float]) -> float:
@@ -142,8 +154,8 @@ def currency_rate(currency: str, values: Mapping[str, float]) -> float:
 
 # --------------------------------------------------------------------------- savings
 def build_savings_report(*, data_path: str | Path | None = None, scenario: str = "base", currency: str = "EUR",
-                         start_year: int = 2020, end_year: int = 2025, max_saving_rate: float = 0.40,
-                         follower_diff_share: float = 0.20, discount_rate: float = 0.08,
+                         start_year: int = 2020, end_year: int = 2025, max_saving_rate: float | None = None,
+                         follower_diff_share: float | None = None, discount_rate: float | None = None,
                          lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None,
                          **extra: Any) -> Report:
     """Compute the savings report (see :mod:`alliance_fin.savings` for the method).
@@ -158,7 +170,9 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
     params = dict(scenario=scenario, currency=currency, start_year=start_year, end_year=end_year,
                   max_saving_rate=max_saving_rate, follower_diff_share=follower_diff_share,
                   discount_rate=discount_rate, **extra)
-    lineup, frame, values, data = load_inputs(data_path, params, lineup=lineup, assumptions=assumptions)
+    lineup, frame, values, data, params = load_inputs(data_path, params, lineup=lineup, assumptions=assumptions)
+    max_saving_rate, follower_diff_share, discount_rate = (
+        params["max_saving_rate"], params["follower_diff_share"], params["discount_rate"])
     models = sv.calc_model_savings(lineup, values)
     by_year = sv.calc_savings_by_year(models, values, start_year=start_year, end_year=end_year)
     headline = sv.calc_headline(models, by_year, values, start_year=start_year, currency=currency)

@@ -28,8 +28,8 @@ def _rules(rule_planned: bool, rule_low_volume: bool, rule_overlap: bool) -> tup
 
 # --------------------------------------------------------------------------- trimming
 def build_trimming_report(*, data_path: str | Path | None = None, scenario: str = "base", currency: str = "EUR",
-                          start_year: int = 2020, end_year: int = 2025, min_volume: int = 20000,
-                          migration_rate: float = 0.5, rule_planned: bool = True, rule_low_volume: bool = True,
+                          start_year: int = 2020, end_year: int = 2025, min_volume: int | None = None,
+                          migration_rate: float | None = None, rule_planned: bool = True, rule_low_volume: bool = True,
                           rule_overlap: bool = True, keep: str = "", cut: str = "",
                           lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None,
                           **extra: Any) -> Report:
@@ -51,7 +51,8 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
     params = dict(scenario=scenario, currency=currency, start_year=start_year, end_year=end_year,
                   min_volume=min_volume, migration_rate=migration_rate, rule_planned=rule_planned,
                   rule_low_volume=rule_low_volume, rule_overlap=rule_overlap, keep=keep, cut=cut, **extra)
-    lineup, frame, values, data = load_inputs(data_path, params, lineup=lineup, assumptions=assumptions)
+    lineup, frame, values, data, params = load_inputs(data_path, params, lineup=lineup, assumptions=assumptions)
+    min_volume, migration_rate = params["min_volume"], params["migration_rate"]
     result = calc_trimming(lineup, values, min_volume=min_volume, migration_rate=migration_rate,
                            rules=_rules(rule_planned, rule_low_volume, rule_overlap), keep=_ids(keep), cut=_ids(cut),
                            cut_year=start_year)
@@ -117,9 +118,9 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
 # --------------------------------------------------------------------------- milestones
 def build_milestones_report(*, data_path: str | Path | None = None, scenario: str = "base", currency: str = "EUR",
                             start_year: int = 2020, end_year: int = 2025, launch_delay_years: int = 0,
-                            as_of_year: int = 2020, amber_tolerance: float = 0.05, target_lf_share: float = 0.50,
-                            target_lf_year: int = 2025, target_platform_share: float = 0.80,
-                            target_platform_year: int = 2024, apply_trimming: bool = True,
+                            as_of_year: int = 2020, amber_tolerance: float | None = None, target_lf_share: float | None = None,
+                            target_lf_year: int | None = None, target_platform_share: float | None = None,
+                            target_platform_year: int | None = None, apply_trimming: bool = True,
                             lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None,
                             **extra: Any) -> Report:
     """Compute the milestones report (method: :mod:`alliance_fin.milestones`).
@@ -142,7 +143,8 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
                   target_lf_share=target_lf_share, target_lf_year=target_lf_year,
                   target_platform_share=target_platform_share, target_platform_year=target_platform_year,
                   apply_trimming=apply_trimming, **extra)
-    lineup, frame, values, data = load_inputs(data_path, params, lineup=lineup, assumptions=assumptions)
+    lineup, frame, values, data, params = load_inputs(data_path, params, lineup=lineup, assumptions=assumptions)
+    amber_tolerance = params["amber_tolerance"]
     trimming = calc_trimming(lineup, values, cut_year=start_year) if apply_trimming else None
     result = calc_milestones(lineup, values, start_year=start_year, end_year=end_year,
                              launch_delay_years=launch_delay_years, as_of_year=as_of_year, trimming=trimming,

@@ -1,0 +1,50 @@
+"""Presentation reports: parameters and in-memory assumptions resolve the way a user expects."""
+
+from __future__ import annotations
+
+import pytest
+
+import alliance_fin as af
+
+
+@pytest.fixture(scope="module")
+def assumptions():
+    return af.load_assumptions()
+
+
+def test_assumption_edit_is_used_when_no_parameter_given(assumptions):
+    edited = af.set_assumption(assumptions, "max_saving_rate", 0.30)
+    report = af.build_savings_report(assumptions=edited)
+    assert report.parameters["max_saving_rate"] == 0.30
+    assert report.headline == af.build_savings_report(max_saving_rate=0.30).headline
+    assert report.headline["total_savings_eur_m"] < af.build_savings_report().headline["total_savings_eur_m"]
+
+
+def test_parameter_wins_over_assumption_and_is_marked(assumptions):
+    edited = af.set_assumption(assumptions, "max_saving_rate", 0.30)
+    report = af.build_savings_report(assumptions=edited, max_saving_rate=0.35)
+    assert report.assumptions.loc["max_saving_rate", "value"] == 0.35
+    assert report.assumptions.loc["max_saving_rate", "provenance"] == "parameter"
+
+
+@pytest.mark.parametrize("key, value, check", [
+    ("target_lf_share", 0.95, lambda r: r.headline["lf_target_met"] is False),
+    ("target_platform_year", 2020, lambda r: r.parameters["target_platform_year"] == 2020),
+], ids=["milestone-target-share", "milestone-target-year-int"])
+def test_milestone_targets_from_assumptions(assumptions, key, value, check):
+    report = af.build_milestones_report(assumptions=af.set_assumption(assumptions, key, value))
+    assert check(report)
+
+
+def test_trimming_threshold_from_assumptions(assumptions):
+    report = af.build_trimming_report(assumptions=af.set_assumption(assumptions, "min_volume", 100_000))
+    assert report.parameters["min_volume"] == 100_000
+    assert report.headline["models_after"] < af.build_trimming_report().headline["models_after"]
+
+
+def test_currency_scales_money_tables_exactly():
+    eur = af.build_savings_report()
+    jpy = af.build_savings_report(currency="JPY")
+    fx = eur.assumptions.loc["fx_eur_jpy", "value"]
+    assert jpy.tables["by_year"]["cumulative"].iloc[-1] == pytest.approx(eur.tables["by_year"]["cumulative"].iloc[-1] * fx)
+    assert jpy.headline["total_savings_eur_m"] == eur.headline["total_savings_eur_m"]
