@@ -2,8 +2,9 @@
 
 Formulas reproduce :mod:`alliance_fin.trimming`: the reason is the first match of the manual
 keep/cut lists, ``planned`` (``trim = yes``), ``low_volume`` (volume below ``min_volume`` and
-not a leader) and ``overlap`` (off the common platforms while a model of another member in the
-same segment and region is on a common platform and in a family), each switched by its
+not a leader) and ``overlap`` (not marked ``replaced``, off the common platforms while a model
+of another member in the same segment and region is on a common platform and in a family),
+each switched by its
 ``rule_*`` parameter. The receiver of a cut model's volume (``migrates_to``) is the library's
 choice, written as data: its tie-break order is not a spreadsheet formula. A model the
 formulas cut but the library did not has no receiver, so its volume is lost.
@@ -60,7 +61,7 @@ def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: 
         Column("planned", lambda i, r: Formula(f'AND({rp},H{r}="yes")')),
         Column("low_volume", lambda i, r: Formula(f'AND({rl},I{r}<{mv},F{r}<>"leader")')),
         Column("overlap", lambda i, r: Formula(
-            f'AND({ro},NOT(G{r}),COUNTIFS({rng("C")},C{r},{rng("D")},D{r},{rng("B")},"<>"&B{r},'
+            f'AND({ro},NOT(G{r}),H{r}<>"replaced",COUNTIFS({rng("C")},C{r},{rng("D")},D{r},{rng("B")},"<>"&B{r},'
             f'{rng("K")},TRUE)>0)')),
         Column("reason", lambda i, r: Formula(
             f'IF(J{r}="keep","",IF(J{r}="cut","manual",IF(L{r},"planned",IF(M{r},"low_volume",'
