@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import io
 import math
-import zipfile
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,13 +22,14 @@ from alliance_fin import paths
 from alliance_fin.errors import InputError
 from alliance_fin.schema import (
     FLOAT_COLUMNS, INT_COLUMNS, MEMBERS, OPTIONAL_COLUMNS, PROVENANCE_SUFFIX,
-    REQUIRED_COLUMNS, ROLES, YES_NO, lineup_schema,
+    REQUIRED_COLUMNS, YES_NO, lineup_schema,
 )
 
 MODELS_SHEET = "models"
 ASSUMPTIONS_SHEET = "assumptions"
 MAX_PROBLEMS_PER_RULE = 20
 XLSX_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML and legacy .xls
 
 
 # --------------------------------------------------------------------------- reading
@@ -57,12 +59,22 @@ def _read_table(path: Path, sheet: str, *, required: bool) -> tuple[pd.DataFrame
         raise InputError(f"{path}: is a folder, not a file")
     head = path.read_bytes()[:8]
     if suffix in {".xlsx", ".xlsm"}:
-        if head[:4] != XLSX_MAGIC:
-            raise InputError(f"{path}: is not an Excel workbook (.xlsx); save it as .xlsx or .csv")
-        try:
-            sheets = pd.ExcelFile(path, engine="openpyxl")
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise InputError(f"{path}: cannot be opened as a workbook ({exc})") from None
+        return _read_xlsx(path, sheet, head, required=required)
+    if suffix in {".csv", ".txt"}:
+        if sheet != MODELS_SHEET:
+            return None, path.name
+        return _read_csv(path, head), path.name
+    raise InputError(f"{path}: unknown file type '{suffix}'; use .xlsx (sheet '{MODELS_SHEET}') or .csv")
+
+
+def _read_xlsx(path: Path, sheet: str, head: bytes, *, required: bool) -> tuple[pd.DataFrame | None, str]:
+    if head[:8] == OLE2_MAGIC:
+        raise InputError(f"{path}: is a password-protected (encrypted) workbook or an old .xls file; "
+                         "remove the password or save it as .xlsx, then try again")
+    if head[:4] != XLSX_MAGIC:
+        raise InputError(f"{path}: is not an Excel workbook (.xlsx); save it as .xlsx or .csv")
+    try:
+        sheets = pd.ExcelFile(path, engine="openpyxl")
         if sheet not in sheets.sheet_names:
             if not required:
                 return None, f"{path.name} [{sheet}]"
@@ -70,40 +82,59 @@ def _read_table(path: Path, sheet: str, *, required: bool) -> tuple[pd.DataFrame
                 f"{path}: has no sheet '{sheet}' (sheets: {', '.join(sheets.sheet_names)}); "
                 f"the line-up must be on a sheet named '{sheet}'"
             )
-        frame = pd.read_excel(sheets, sheet_name=sheet, dtype=object, header=0, keep_default_na=False, na_values=[])
-        frame = frame.map(_cell_text)
-        frame.columns = [_cell_text(c) for c in frame.columns]
-        return frame, f"{path.name} [{sheet}]"
-    if suffix in {".csv", ".txt"}:
-        if sheet != MODELS_SHEET:
-            return None, path.name
-        raw = path.read_bytes()
-        for encoding in ("utf-8-sig", "cp1252"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if head[:4] == XLSX_MAGIC or "\x00" in text[:1000]:
-            raise InputError(f"{path}: is not a text CSV file (it looks binary); use .xlsx for workbooks")
-        if not text.strip():
-            raise InputError(f"{path}: is empty; expected a header row with the columns "
-                             + ", ".join(REQUIRED_COLUMNS))
-        import io
+        frame = pd.read_excel(sheets, sheet_name=sheet, dtype=object, header=0, keep_default_na=False,
+                              na_values=[])
+    except InputError:
+        raise
+    except Exception as exc:  # a damaged workbook can fail anywhere in openpyxl's parser
+        raise InputError(f"{path}: cannot be read as a workbook ({type(exc).__name__}: {_short(str(exc))}); "
+                         "open and save it again in Excel, or export the sheet as CSV") from None
+    frame = frame.map(_cell_text)
+    frame.columns = [_cell_text(c) for c in frame.columns]
+    return frame, f"{path.name} [{sheet}]"
 
-        try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                                na_values=[], skipinitialspace=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"{path}: cannot be read as CSV ({exc})") from None
-        if len(frame.columns) == 1 and any(d in frame.columns[0] for d in ";\t|"):
-            delim = next(d for d in ";\t|" if d in frame.columns[0])
+
+def _decode(raw: bytes, path: Path) -> str:
+    """UTF-8 (with or without BOM); Windows-1252 only for files with no UTF-8 text in them."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        lenient = raw.decode("utf-8", errors="replace")
+        if any(ord(ch) > 127 and ch != "\ufffd" for ch in lenient):
+            line = raw[: exc.start].count(b"\n") + 1
             raise InputError(
-                f"{path}: has one column only; it looks separated by {delim!r}. "
-                "Save the CSV with commas (',') as separators"
-            )
-        return frame, path.name
-    raise InputError(f"{path}: unknown file type '{suffix}'; use .xlsx (sheet '{MODELS_SHEET}') or .csv")
+                f"{path}: line {line}: byte {raw[exc.start]:#04x} is not valid UTF-8 although the rest of the "
+                "file is; the file is damaged or mixes encodings. Save it again as UTF-8 CSV"
+            ) from None
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _read_csv(path: Path, head: bytes) -> pd.DataFrame:
+    raw = path.read_bytes()
+    if head[:4] == XLSX_MAGIC or head[:8] == OLE2_MAGIC or b"\x00" in raw[:1000]:
+        raise InputError(f"{path}: is not a text CSV file (it looks binary); use .xlsx for workbooks")
+    text = _decode(raw, path)
+    if not text.strip():
+        raise InputError(f"{path}: is empty; expected a header row with the columns " + ", ".join(REQUIRED_COLUMNS))
+    header = text.lstrip().splitlines()[0]
+    if "," not in header:
+        delim = next((d for d in ";\t|" if d in header), None)
+        if delim:
+            raise InputError(f"{path}: the header row has no commas; it looks separated by {delim!r}. "
+                             "Save the CSV with commas (',') as separators")
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[],
+                           skipinitialspace=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: cannot be read as CSV ({_short(str(exc).strip())})") from None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """Long cell values shortened for messages: the start, then the length."""
+    return text if len(text) <= limit else f"{text[:60]}... ({len(text):,} characters)"
 
 
 # --------------------------------------------------------------------------- messages
@@ -131,7 +162,8 @@ def _pandera_problems(err: pa.errors.SchemaErrors, frame: pd.DataFrame, where: s
         if column == "member" and value.strip():
             close = difflib.get_close_matches(value.strip().title(), MEMBERS, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-        problems.append(f"{where} row {_excel_row(idx)}, column '{column}': value {value!r} {rule}{hint}")
+        shown = repr(value) if len(value) <= 80 else _short(value)
+        problems.append(f"{where} row {_excel_row(idx)}, column '{column}': value {shown} {rule}{hint}")
     for (column, rule), n in counts.items():
         if n > MAX_PROBLEMS_PER_RULE:
             problems.append(f"{where}: column '{column}': {n - MAX_PROBLEMS_PER_RULE} more rows where the value {rule}")
@@ -146,13 +178,15 @@ def _check_columns(frame: pd.DataFrame, where: str) -> list[str]:
     if missing:
         problems.append(f"{where}: missing required column(s): {', '.join(missing)}")
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    unknown = [c for c in columns if c not in known and not c.endswith(PROVENANCE_SUFFIX)]
+    # pandas renames a repeated header 'brand' to 'brand.1': report the repeat, not a new column
+    repeats = {c: m.group(1) for c in columns if (m := re.fullmatch(r"(.+)\.\d+", c)) and m.group(1) in columns}
+    unknown = [c for c in columns if c not in known and c not in repeats and not c.endswith(PROVENANCE_SUFFIX)]
     if unknown:
         problems.append(
             f"{where}: unknown column(s): {', '.join(map(repr, unknown))}; allowed are the required "
             f"columns, {', '.join(OPTIONAL_COLUMNS)} and provenance columns ending in '{PROVENANCE_SUFFIX}'"
         )
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    dupes = sorted({c for c in columns if columns.count(c) > 1} | set(repeats.values()))
     if dupes:
         problems.append(f"{where}: column(s) appear twice: {', '.join(dupes)}")
     return problems

@@ -10,6 +10,10 @@ what the CLI calls.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -365,8 +369,28 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+
+
 def _publish(plan: RunPlan, staging: Path, files: list[str]) -> None:
-    """Move the staged files into ``plan.out``: the whole folder at once when it is new."""
+    """Move the staged bundle into ``plan.out`` so readers see the old bundle or the new one.
+
+    A new folder appears with one rename. An existing one (``--force``) gets the user's other
+    files hard-linked into the staging folder, then the two folders are swapped in one atomic
+    step, so a crash at any point leaves either the old or the new bundle, never a mix.
+    """
     for extra in set(os.listdir(staging)) - set(files):  # hidden leftovers of the notebooks
         target = staging / extra
         shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
@@ -378,13 +402,20 @@ def _publish(plan: RunPlan, staging: Path, files: list[str]) -> None:
     if not plan.out.exists():
         os.replace(staging, plan.out)
         return
-    stale = [f"{r}{s}" for r in plan.specs for s in _REPORT_SUFFIXES] + list(_BUNDLE_FILES)
-    for name in stale:
-        if name not in files:
-            (plan.out / name).unlink(missing_ok=True)
-    for name in sorted(files, key=lambda n: n in _BUNDLE_FILES):  # manifest and index last
+    stale = {f"{r}{s}" for r in plan.specs for s in _REPORT_SUFFIXES} | set(_BUNDLE_FILES)
+    for name in sorted(set(os.listdir(plan.out)) - stale - set(files)):  # the user's own files stay
+        src, dst = plan.out / name, staging / name
+        if src.is_dir() and not src.is_symlink():
+            shutil.copytree(src, dst, symlinks=True, copy_function=os.link)
+        else:
+            os.link(src, dst, follow_symlinks=False)
+    if _exchange(staging, plan.out):
+        shutil.rmtree(staging)  # now the old bundle
+        return
+    for name in stale - set(files):  # no atomic swap on this system: file by file, manifest last
+        (plan.out / name).unlink(missing_ok=True)
+    for name in sorted(files, key=lambda n: n in _BUNDLE_FILES):
         os.replace(staging / name, plan.out / name)
-    staging.rmdir()
 
 
 def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr) -> RunResult:
@@ -396,8 +427,16 @@ def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr) -> RunRes
     import alliance_fin.execute  # noqa: F401  (import papermill once; forked workers inherit it)
     from alliance_fin.html import build_index_html, get_exporter
 
-    plan.out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.staging-", dir=plan.out.parent))
+    try:
+        plan.out.parent.mkdir(parents=True, exist_ok=True)
+        lock = _claim(plan)
+    except OSError as exc:
+        raise ParameterError(f"--out {plan.out}: cannot write there ({exc.strerror or exc}); nothing was written") from None
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.staging-", dir=plan.out.parent))
+    except OSError as exc:
+        _release(plan, lock)
+        raise ParameterError(f"--out {plan.out}: cannot write there ({exc.strerror or exc}); nothing was written") from None
     kernel_dir = Path(tempfile.mkdtemp(prefix="afk-"))  # short: Unix socket paths max ~100 chars
     try:
         get_exporter()  # build the template once; forked workers inherit it
@@ -413,6 +452,38 @@ def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr) -> RunRes
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(kernel_dir, ignore_errors=True)
+        _release(plan, lock)
+
+
+def _lock_path(plan: RunPlan) -> Path:
+    return plan.out.parent / f".{plan.out.name}.lock"
+
+
+def _claim(plan: RunPlan) -> int:
+    """Hold an exclusive lock on ``--out`` for the whole run; refuse if another run holds it.
+
+    Also re-checks, under the lock, that a folder which appeared since planning is not
+    overwritten without ``--force``.
+    """
+    fd = os.open(_lock_path(plan), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ParameterError(f"--out {plan.out}: another alliance-fin run is writing to this folder; "
+                             "wait for it or choose another --out; nothing was written") from None
+    if plan.out.is_dir() and any(plan.out.iterdir()) and not plan.force:
+        _release(plan, fd)
+        raise ParameterError(f"--out {plan.out}: folder appeared and is not empty "
+                             "(another run wrote it; use --force to replace its reports); nothing was written")
+    return fd
+
+
+def _release(plan: RunPlan, fd: int) -> None:
+    with contextlib.suppress(OSError):
+        _lock_path(plan).unlink()
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 def run_reports(reports: Sequence[str], *, stream: TextIO | None = sys.stderr, **options: Any) -> RunResult:
