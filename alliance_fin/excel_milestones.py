@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 from openpyxl.chart import LineChart, Reference
-from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel_common import Check, chart_size, write_workbook
 from alliance_fin.excel_core import Book, Column, Formula

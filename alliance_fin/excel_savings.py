@@ -119,8 +119,10 @@ def _by_member(book: Book, members: list[str], letters: Mapping[str, str]) -> No
         Column("other_eur_m", lambda i, r: Formula(f"SUMIFS({calc('other_eur_m')},{calc('member')},A{r})"), "eur_m"),
         Column("total_eur_m", lambda i, r: Formula(f"C{r}+D{r}+E{r}"), "eur_m"),
         Column("total_report_ccy_m", lambda i, r: Formula(f"F{r}*{fx}"), "eur_m"),
-        Column("dev_saving_lifetime_eur_m", lambda i, r: Formula(f"SUMIFS({calc('dev_saving_eur_m')},{calc('member')},A{r})"), "eur_m"),
-        Column("standalone_dev_eur_m", lambda i, r: Formula(f"SUMIFS({calc('standalone_dev_eur_m')},{calc('member')},A{r})"), "eur_m"),
+        Column("dev_saving_lifetime_eur_m",
+               lambda i, r: Formula(f"SUMIFS({calc('dev_saving_eur_m')},{calc('member')},A{r})"), "eur_m"),
+        Column("standalone_dev_eur_m",
+               lambda i, r: Formula(f"SUMIFS({calc('standalone_dev_eur_m')},{calc('member')},A{r})"), "eur_m"),
     ]
     book.grid(ws, cols, len(members))
     t = len(members) + 2

@@ -19,7 +19,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from alliance_fin.load import load_assumptions, load_lineup
 from alliance_fin.schema import (
-    COLUMN_HELP, MEMBERS, OPTIONAL_COLUMNS, PROVENANCE_SUFFIX, REQUIRED_COLUMNS, ROLES, TRIM_VALUES,
+    COLUMN_HELP,
+    MEMBERS,
+    OPTIONAL_COLUMNS,
+    PROVENANCE_SUFFIX,
+    REQUIRED_COLUMNS,
+    ROLES,
+    TRIM_VALUES,
 )
 
 HEADER_FILL = PatternFill("solid", fgColor="1F3864")

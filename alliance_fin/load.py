@@ -21,8 +21,14 @@ import pandera.pandas as pa
 from alliance_fin import paths
 from alliance_fin.errors import InputError
 from alliance_fin.schema import (
-    FLOAT_COLUMNS, INT_COLUMNS, MEMBERS, OPTIONAL_COLUMNS, PROVENANCE_SUFFIX,
-    REQUIRED_COLUMNS, YES_NO, lineup_schema,
+    FLOAT_COLUMNS,
+    INT_COLUMNS,
+    MEMBERS,
+    OPTIONAL_COLUMNS,
+    PROVENANCE_SUFFIX,
+    REQUIRED_COLUMNS,
+    YES_NO,
+    lineup_schema,
 )
 
 MODELS_SHEET = "models"
@@ -217,7 +223,7 @@ def _cross_row_problems(df: pd.DataFrame, where: str, segments: set[str] | None)
     row = {i: _excel_row(i) for i in df.index}
     # Unique ids, also after ignoring case and surrounding spaces.
     norm = df["model_id"].str.strip().str.lower()
-    for key, group in df.groupby(norm, sort=True):
+    for _, group in df.groupby(norm, sort=True):
         if len(group) > 1:
             rows = ", ".join(str(row[i]) for i in group.index)
             ids = ", ".join(repr(v) for v in group["model_id"])

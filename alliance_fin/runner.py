@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -81,10 +81,10 @@ def _created() -> tuple[datetime, bool]:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
-            return datetime.fromtimestamp(int(epoch), tz=timezone.utc), True
+            return datetime.fromtimestamp(int(epoch), tz=UTC), True
         except (ValueError, OverflowError, OSError):
             raise InputError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds") from None
-    return datetime.now(timezone.utc).replace(microsecond=0), False
+    return datetime.now(UTC).replace(microsecond=0), False
 
 
 def _sha256(path: Path) -> str:

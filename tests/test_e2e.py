@@ -6,15 +6,15 @@ import html.parser
 import json
 import subprocess
 
+import libreoffice
 import pytest
+from conftest import ROOT, TESTS_DIR
 from openpyxl import load_workbook
 
-import libreoffice
 from alliance_fin.cli import main
 from alliance_fin.params import REPORT_SPECS
 from alliance_fin.tables import build_savings_report
 from alliance_fin.tables_ops import build_milestones_report, build_trimming_report
-from conftest import ROOT, TESTS_DIR
 
 pytestmark = pytest.mark.slow
 SMALL = TESTS_DIR / "fixtures" / "small_lineup.csv"

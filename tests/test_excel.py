@@ -12,6 +12,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import libreoffice as lo  # tests/libreoffice.py (pytest puts tests/ on sys.path)
 import openpyxl
 import pandas as pd
 import pytest
@@ -26,8 +27,6 @@ from alliance_fin.excel import (
     write_trimming_workbook,
 )
 from alliance_fin.load import assumption_values, load_assumptions, load_lineup
-
-import libreoffice as lo  # tests/libreoffice.py (pytest puts tests/ on sys.path)
 
 RUN_INFO = {"run_id": "test-run", "scenario": "base", "created": "2024-05-01T12:00:00",
             "data_file": "lineup.csv", "data_sha256": "0" * 64, "version": "0.1.0"}

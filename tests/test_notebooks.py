@@ -8,9 +8,9 @@ import json
 import nbformat
 import papermill as pm
 import pytest
+from conftest import ROOT
 
 from alliance_fin.params import REPORT_SPECS
-from conftest import ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
 REPORT_NOTEBOOKS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb") if p.stem in REPORT_SPECS)
