@@ -398,7 +398,9 @@ def resolve_params(
                             f"({INTERNAL_PARAMS[name]})")
         elif name not in declared:
             known = ", ".join(sorted(declared)) or "none"
-            problems.append(f"{name} ({source}): no selected report ({', '.join(reports)}) declares it; "
+            owners = [s.name for s in specs.values() if name in s.param_names]
+            hint = f" (it belongs to {', '.join(owners)}: add that report to the run)" if owners else ""
+            problems.append(f"{name} ({source}): no selected report ({', '.join(reports)}) declares it{hint}; "
                             f"known parameters: {known}")
         else:
             try:

@@ -150,3 +150,13 @@ def test_assumptions_sheet_overrides_and_rejects(tmp_path, capsys):
     a = load_assumptions(path)
     assert a.loc["max_saving_rate", "value"] == 0.3
     assert a.loc["max_saving_rate", "provenance"] == "input file"
+
+
+def test_list_survives_a_closed_pipe():
+    """`alliance-fin list | head -1` must not print a BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(f"{sys.executable} -m alliance_fin list | head -1", shell=True,
+                          capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in proc.stderr
