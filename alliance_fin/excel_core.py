@@ -26,7 +26,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
@@ -124,13 +125,13 @@ def created_time(run_info: Mapping[str, Any] | None = None) -> datetime:
     """The workbook's creation time (UTC): ``SOURCE_DATE_EPOCH`` when set, else run_info, else now."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+        return datetime.fromtimestamp(int(epoch), tz=UTC)
     created = (run_info or {}).get("created")
     if isinstance(created, str) and created:
         created = datetime.fromisoformat(created)
     if isinstance(created, datetime):
-        return created if created.tzinfo else created.replace(tzinfo=timezone.utc)
-    return datetime.now(tz=timezone.utc).replace(microsecond=0)
+        return created if created.tzinfo else created.replace(tzinfo=UTC)
+    return datetime.now(tz=UTC).replace(microsecond=0)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -150,8 +151,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def _normalise_zip(data: bytes, when: datetime) -> bytes:
     """Fix document times and zip entry times so equal workbooks give equal bytes."""
-    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    date_time = max(when.astimezone(timezone.utc).timetuple()[:6], (1980, 1, 1, 0, 0, 0))
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    date_time = max(when.astimezone(UTC).timetuple()[:6], (1980, 1, 1, 0, 0, 0))
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
@@ -201,6 +202,10 @@ class Book:
     contents: dict[str, str] = field(default_factory=dict)
     _widths: dict[tuple[str, int], int] = field(default_factory=dict)
     _header_rows: dict[str, int] = field(default_factory=dict)
+    #: (style, fmt, style array before) -> style array after: :meth:`_style` builds each distinct
+    #: style once with openpyxl objects, then copies its indices (openpyxl hashes every Font and
+    #: Fill it is given, which dominated writing large sheets).
+    _style_cache: dict[tuple, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.wb.remove(self.wb.active)
@@ -252,7 +257,7 @@ class Book:
             cell.value = number
             width = 12
         elif isinstance(value, datetime):
-            cell.value = value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            cell.value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             cell.data_type = "s"
             width = 20
         else:
@@ -265,6 +270,15 @@ class Book:
         return cell
 
     def _style(self, cell: Cell, style: str, fmt: str | None) -> None:
+        key = (style, fmt, tuple(cell._style) if cell._style is not None else None)
+        done = self._style_cache.get(key)
+        if done is not None:
+            cell._style = StyleArray(done)
+            return
+        self._style_uncached(cell, style, fmt)
+        self._style_cache[key] = tuple(cell._style)
+
+    def _style_uncached(self, cell: Cell, style: str, fmt: str | None) -> None:
         if style == "header":
             cell.font = _font(STYLE["header_font"], bold=True)
             cell.fill = _fill(STYLE["header_fill"])
@@ -365,7 +379,7 @@ class Book:
         props.creator = "alliance_fin"
         props.lastModifiedBy = "alliance_fin"
         props.title = self.title[:200]
-        props.created = props.modified = created.astimezone(timezone.utc).replace(tzinfo=None)
+        props.created = props.modified = created.astimezone(UTC).replace(tzinfo=None)
         buffer = io.BytesIO()
         self.wb.save(buffer)
         return _normalise_zip(buffer.getvalue(), created)

@@ -13,17 +13,23 @@ import copy
 import functools
 import html
 import os
+import sys
 import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
 
-import nbformat
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import TagRemovePreprocessor
+# nbformat imports jsonschema, which imports rfc3987_syntax when it is installed (jupyter-events
+# pulls it in); that module builds an Earley parser for IRIs at import: ~2.4 s of CPU in every
+# process, for a format check nbformat never uses. Hide it (ImportError) unless already loaded.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from alliance_fin import __version__
-from alliance_fin.paths import TEMPLATES_DIR
+import nbformat  # noqa: E402
+from nbconvert import HTMLExporter  # noqa: E402
+from nbconvert.preprocessors import TagRemovePreprocessor  # noqa: E402
+
+from alliance_fin import __version__  # noqa: E402
+from alliance_fin.paths import TEMPLATES_DIR  # noqa: E402
 
 __all__ = ["build_html", "build_index_html", "get_exporter", "write_html"]
 

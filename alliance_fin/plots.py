@@ -224,6 +224,10 @@ def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 def plot_timeline(gantt: pd.DataFrame, *, start_year: int, end_year: int, ax: Axes | None = None) -> Axes:
     """Gantt-style bars of each model's years on sale, coloured by member; cuts marked.
 
+    The figure grows with the line-up (0.16 inch per model): beyond a few dozen models use
+    :func:`plot_timeline_counts` (the milestones report switches above
+    ``tables_ops.TIMELINE_MAX_MODELS``).
+
     Parameters
     ----------
     gantt : DataFrame
@@ -244,4 +248,43 @@ def plot_timeline(gantt: pd.DataFrame, *, start_year: int, end_year: int, ax: Ax
     ax.set_title("Models on sale by year")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in MEMBER_COLORS.values()]
     ax.legend(handles, MEMBER_COLORS.keys(), fontsize=7, frameon=False, loc="lower left")
+    return ax
+
+
+def plot_timeline_counts(gantt: pd.DataFrame, *, start_year: int, end_year: int, ax: Axes | None = None) -> Axes:
+    """Stacked bars of the number of models on sale each year by member, with cuts per year.
+
+    The aggregate view of :func:`plot_timeline` for line-ups too long for one bar per model.
+
+    Parameters
+    ----------
+    gantt : DataFrame
+        Columns ``member``, ``start``, ``end`` (years), ``cut_year`` (NaN if none); one row per model.
+    """
+    ax = _axes(ax)
+    start = gantt["start"].to_numpy(dtype="int64")
+    end = gantt["end"].to_numpy(dtype="int64")
+    years = np.arange(start.min(), end.max() + 1) if len(gantt) else np.arange(start_year, end_year + 1)
+    on_sale = (start[:, None] <= years) & (years <= end[:, None])  # models x years
+    member = gantt["member"].astype(str).to_numpy()
+    groups = [(m, c) for m, c in MEMBER_COLORS.items() if (member == m).any()]
+    if not np.isin(member, list(MEMBER_COLORS)).all():
+        groups.append(("other", "#888888"))
+    bottom = np.zeros(len(years))
+    for name, color in groups:
+        rows = ~np.isin(member, list(MEMBER_COLORS)) if name == "other" else member == name
+        counts = on_sale[rows].sum(axis=0)
+        ax.bar(years, counts, bottom=bottom, color=color, label=name, width=0.8)
+        bottom += counts
+    cuts = gantt["cut_year"].dropna().astype("int64").value_counts().sort_index()
+    if len(cuts):
+        ax.plot(cuts.index, cuts.to_numpy(), linestyle="none", marker="x", color="black",
+                label="models cut that year")
+    ax.axvspan(start_year - 0.5, end_year + 0.5, color="#EEEEEE", zorder=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel("year (grey: report window)")
+    ax.set_ylabel("models on sale")
+    ax.set_title(f"Models on sale by year ({len(gantt):,} models, counted by member)")
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    _note(ax, "Too many models for one bar each: every model, with its years, is in the workbook. " + SOURCE_NOTE)
     return ax

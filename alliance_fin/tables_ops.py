@@ -11,6 +11,10 @@ from alliance_fin.milestones import calc_milestones, calc_milestones_headline
 from alliance_fin.tables import Report, Section, currency_rate, load_inputs
 from alliance_fin.trimming import calc_trimming, calc_trimming_headline
 
+#: Above this many models the timeline counts models per year by member instead of drawing one
+#: bar per model (unreadable there, and the figure would outgrow what Agg can draw).
+TIMELINE_MAX_MODELS = 60
+
 METRIC_LABELS = {
     "lf_share_new": "new models under leader-follower",
     "platform_volume_share": "volume on common platforms",
@@ -166,7 +170,7 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
     status = {True: "met", False: "missed"}
     headline_table = pd.DataFrame({"figure": [
         f"New models under leader-follower in {int(lf['target_year'])} (share)",
-        f"Target: new models under leader-follower (share)",
+        "Target: new models under leader-follower (share)",
         f"Volume on common platforms in {int(pf['target_year'])} (share)",
         "Target: volume on common platforms (share)"],
         "value": [float(lf["actual"]), float(lf["target"]), float(pf["actual"]), float(pf["target"])]})
@@ -193,7 +197,11 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
             f"{as_of_year} slips by 0-3 years."), table="delay"),
         "timeline": Section("Timeline of launches, ends and cuts", (
             "Each model's years on sale after the delay scenario; an x marks the first year without a model cut "
-            "by trimming."), table=None, plot="plot_timeline",
+            "by trimming." if len(gantt) <= TIMELINE_MAX_MODELS else
+            f"With {len(gantt):,} models, one bar per model would be unreadable: the bars count the models on "
+            "sale each year after the delay scenario, by member; an x marks how many models trimming cuts that "
+            "year. The workbook lists every model."), table=None,
+            plot="plot_timeline" if len(gantt) <= TIMELINE_MAX_MODELS else "plot_timeline_counts",
             plot_kwargs={"start_year": start_year, "end_year": end_year}),
     }
     by_year = result.by_year.reset_index()
