@@ -223,7 +223,8 @@ def _cross_row_problems(df: pd.DataFrame, where: str, segments: set[str] | None)
     row = {i: _excel_row(i) for i in df.index}
     # Unique ids, also after ignoring case and surrounding spaces.
     norm = df["model_id"].str.strip().str.lower()
-    for _, group in df.groupby(norm, sort=True):
+    repeated = norm.duplicated(keep=False)  # group only the repeated ids: fast on large line-ups
+    for _, group in df[repeated].groupby(norm[repeated], sort=True):
         if len(group) > 1:
             rows = ", ".join(str(row[i]) for i in group.index)
             ids = ", ".join(repr(v) for v in group["model_id"])
@@ -246,7 +247,10 @@ def _cross_row_problems(df: pd.DataFrame, where: str, segments: set[str] | None)
         problems.append(f"{where} row {row[i]}, column 'role': model in family {df.at[i, 'family_id']!r} is "
                         "'standalone'; family models are leader or follower")
     in_family = df[fam != ""]
-    for family, group in in_family.groupby(fam[fam != ""], sort=True):
+    leader_count = (in_family["role"] == "leader").groupby(fam[fam != ""]).sum()
+    bad = set(leader_count.index[leader_count != 1])
+    bad_rows = fam.isin(bad) & (fam != "")
+    for family, group in df[bad_rows].groupby(fam[bad_rows], sort=True):
         leaders = group.index[group["role"] == "leader"]
         rows = ", ".join(str(row[i]) for i in group.index)
         if len(leaders) == 0:

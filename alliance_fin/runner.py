@@ -205,7 +205,8 @@ def plan_run(
     return RunPlan(
         reports=selected, specs=specs, notebooks_dir=notebooks_dir, parameters=parameters,
         data=data_info, out=target, force=force,
-        jobs=min(jobs or (os.cpu_count() or 1), len(selected)) or 1,
+        # kernels spend much of their start-up waiting, so up to 2 per core overlap well (docs/performance.md)
+        jobs=min(jobs or 2 * (os.cpu_count() or 1), len(selected)) or 1,
         timeout=float(timeout or DEFAULT_TIMEOUT_S), run_id=f"{stamp}_{scenario}",
         created=created_dt.isoformat().replace("+00:00", "Z"), reproducible=reproducible,
     )

@@ -220,6 +220,41 @@ def _cut_from_year(reason: pd.Series, launch_year: pd.Series, end_year: pd.Serie
     return pd.Series(year, index=reason.index, dtype="Int64").where(reason.ne(""))
 
 
+def _first_receiver(src: pd.DataFrame, dst: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """For each cut model, the best retained model sharing ``keys`` and in production when freed.
+
+    Best = highest ``annual_volume``, then smallest ``model_id``, among models whose ``end_year``
+    >= the cut model's ``free`` year. Candidates are sorted once per key group; the first one
+    with ``end_year >= free`` is where the group's running maximum of ``end_year`` first
+    reaches ``free``, found by one binary search over all groups (O(n log n), not pairs).
+
+    Returns
+    -------
+    ndarray of object
+        Receiver ``model_id`` per row of ``src`` (NaN where none).
+    """
+    order = dst.sort_values([*keys, "annual_volume", "model_id"], ascending=[*[True] * len(keys), False, True],
+                            kind="mergesort").reset_index(drop=True)
+    group = order.groupby(keys, sort=False).ngroup().to_numpy()
+    reach = order.groupby(group)["end_year"].cummax().to_numpy().astype(float)
+    span = float(max(reach.max(initial=0.0), src["free"].max() if len(src) else 0.0)) + 1.0
+    combined = group * span + reach  # increasing: by group, then running max within the group
+    groups = order[keys].assign(_g=group).drop_duplicates(keys)
+    g = src[keys].merge(groups, on=keys, how="left")["_g"].to_numpy()
+    out = np.full(len(src), np.nan, dtype=object)
+    ok = ~np.isnan(g)
+    if not ok.any():
+        return out
+    query = g[ok] * span + src["free"].to_numpy(dtype=float)[ok]
+    pos = np.searchsorted(combined, query, side="left")
+    inside = pos < len(order)
+    inside[inside] &= group[pos[inside]] == g[ok][inside]
+    ids = np.full(ok.sum(), np.nan, dtype=object)
+    ids[inside] = order["model_id"].to_numpy()[pos[inside]]
+    out[ok] = ids
+    return out
+
+
 def _migrate(frame: pd.DataFrame, reason: pd.Series, rate: float, cut_year: int) -> pd.DataFrame:
     """One row per cut model: where ``rate`` x its volume goes (see :class:`TrimmingResult`).
 
@@ -232,14 +267,19 @@ def _migrate(frame: pd.DataFrame, reason: pd.Series, rate: float, cut_year: int)
     src = frame.loc[cut_mask, cols].assign(reason=reason[cut_mask],
                                            free=free[cut_mask]).reset_index()
     dst = frame.loc[~cut_mask, [*cols, "end_year"]].reset_index()
-    pairs = src.merge(dst, on=["segment", "region"], suffixes=("", "_to"))
-    pairs = pairs[pairs["end_year"] >= pairs["free"]]
-    same_family = pairs["family_id"].ne("") & pairs["family_id"].eq(pairs["family_id_to"])
-    same_member = pairs["member"].eq(pairs["member_to"])
-    pairs["tier"] = np.select([same_family, same_member], [0, 1], default=2)
-    best = (pairs.sort_values(["model_id", "tier", "annual_volume_to", "model_id_to"],
-                              ascending=[True, True, False, True], kind="mergesort")
-            .drop_duplicates("model_id")[["model_id", "model_id_to", "member_to", "tier"]])
+    best = pd.DataFrame({"model_id": src["model_id"],
+                         "model_id_to": pd.Series(np.full(len(src), np.nan, dtype=object), index=src.index),
+                         "tier": np.full(len(src), np.nan)})
+    for tier, keys in enumerate((["segment", "region", "family_id"], ["segment", "region", "member"],
+                                 ["segment", "region"])):
+        todo = best["model_id_to"].isna().to_numpy().copy()
+        if tier == 0:
+            todo &= src["family_id"].ne("").to_numpy()
+        if todo.any():
+            found = _first_receiver(src[todo], dst, keys)
+            best.loc[todo, "model_id_to"] = found
+            best.loc[todo & best["model_id_to"].notna().to_numpy(), "tier"] = tier
+    best["member_to"] = best["model_id_to"].map(dst.set_index("model_id")["member"]).astype(object)
     moves = src.merge(best, on="model_id", how="left")
     found = moves["model_id_to"].notna()
     migrated = np.where(found, moves["annual_volume"] * rate, 0.0)
