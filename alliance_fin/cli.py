@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-p", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                      help="set one parameter (repeatable; wins over --params)")
     run.add_argument("--out", metavar="DIR", help="output folder (default: reports/<timestamp>_<scenario>/)")
-    run.add_argument("--jobs", type=int, metavar="N", help="reports run at once (default: every selected report, at most 2 per core)")
+    run.add_argument("--jobs", type=int, metavar="N",
+                     help="reports run at once (default: every selected report, at most 2 per core)")
     run.add_argument("--force", action="store_true", help="write into an existing non-empty --out")
     run.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="execution timeout per notebook cell (default 600)")
