@@ -44,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="execution timeout per notebook cell (default 600)")
 
+    sw = sub.add_parser("sweep", help="run every scenario of a parameter grid (YAML), several at a time")
+    sw.add_argument("grid", metavar="GRID.yaml", help="report, base parameters and grid of values (see docs)")
+    sw.add_argument("--data", metavar="FILE", help="input line-up (default: the packaged Alliance line-up)")
+    sw.add_argument("--out", metavar="DIR", help="sweep folder (default: reports/sweep_<grid name>/)")
+    sw.add_argument("--jobs", type=int, metavar="N", help="scenarios run at once (default: cores)")
+    sw.add_argument("--force", action="store_true", help="replace scenarios in an existing --out")
+    sw.add_argument("--timeout", type=float, metavar="SECONDS", help="execution timeout per notebook cell")
+
     val = sub.add_parser("validate", help="check an input file; lists every problem")
     val.add_argument("file", metavar="FILE")
 
@@ -84,6 +92,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
                    out=args.out, jobs=args.jobs, force=args.force, timeout=args.timeout)
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from alliance_fin.sweep import run_sweep
+
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: must be a whole number >= 1")
+    return run_sweep(args.grid, data=args.data, out=args.out, jobs=args.jobs, force=args.force,
+                     timeout=args.timeout)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from alliance_fin.load import load_assumptions, load_lineup
 
@@ -109,7 +126,8 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": _cmd_list, "run": _cmd_run, "validate": _cmd_validate, "template": _cmd_template}
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
+            "template": _cmd_template}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -96,10 +97,22 @@ def _sha256(path: Path) -> str:
 
 
 def _check_data(data: str | None) -> tuple[dict[str, Any], dict[str, float], list[str]]:
-    """Validate the data file with load.py; return data info, assumption values, problems."""
+    """Validate the data file with load.py; return data info, assumption values, problems.
+
+    Results are remembered per file content (path, size, modification time), so a sweep of
+    many scenarios over one file validates it once.
+    """
     path = Path(data).expanduser().resolve() if data else paths.LINEUP_CSV
     if data and not path.is_file():
         return {}, {}, [f"data file {data}: not found"]
+    stat = path.stat()
+    info, values, problems = _check_data_once(data, str(path), stat.st_size, stat.st_mtime_ns)
+    return dict(info), dict(values), list(problems)
+
+
+@functools.lru_cache(maxsize=8)
+def _check_data_once(data: str | None, resolved: str, size: int, mtime_ns: int):
+    path = Path(resolved)
     info: dict[str, Any] = {"path": str(path), "sha256": _sha256(path), "rows": None,
                             "inject": str(path) if data else "", "label": str(data) if data else "packaged default line-up"}
     try:
