@@ -10,10 +10,6 @@ what the CLI calls.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import errno
-import fcntl
 import functools
 import hashlib
 import json
@@ -33,6 +29,7 @@ from typing import Any, TextIO
 from alliance_fin import __version__, paths
 from alliance_fin.errors import InputError, ParameterError
 from alliance_fin.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
+from alliance_fin.publish import BUNDLE_FILES, claim_out, publish_bundle, release_out, write_text_atomic
 
 __all__ = ["DEFAULT_TIMEOUT_S", "RunPlan", "RunResult", "build_manifest", "execute_plan", "format_summary",
            "plan_run", "run_cli", "run_reports"]
@@ -351,11 +348,6 @@ def _run_workers(jobs: list[dict[str, Any]], n_parallel: int, kernel_dir: Path, 
 
 # -- bundle: manifest, index page, publishing ------------------------------------------------
 
-#: Files of a bundle the runner may replace in an existing --out folder (with --force).
-_BUNDLE_FILES = ("manifest.json", "index.html")
-_REPORT_SUFFIXES = (".xlsx", ".html", ".ipynb", ".failed.ipynb")
-
-
 def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) -> dict[str, Any]:
     """The ``manifest.json`` content (hashes computed from the staged files)."""
     return {
@@ -377,61 +369,6 @@ def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) 
     }
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS):
-        return False
-    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
-
-
-def _publish(plan: RunPlan, staging: Path, files: list[str]) -> None:
-    """Move the staged bundle into ``plan.out`` so readers see the old bundle or the new one.
-
-    A new folder appears with one rename. An existing one (``--force``) gets the user's other
-    files hard-linked into the staging folder, then the two folders are swapped in one atomic
-    step, so a crash at any point leaves either the old or the new bundle, never a mix.
-    """
-    for extra in set(os.listdir(staging)) - set(files):  # hidden leftovers of the notebooks
-        target = staging / extra
-        shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(staging, 0o777 & ~mask)  # mkdtemp (and mkstemp in writers) make things private
-    for name in files:
-        os.chmod(staging / name, 0o666 & ~mask)
-    if not plan.out.exists():
-        os.replace(staging, plan.out)
-        return
-    stale = {f"{r}{s}" for r in plan.specs for s in _REPORT_SUFFIXES} | set(_BUNDLE_FILES)
-    for name in sorted(set(os.listdir(plan.out)) - stale - set(files)):  # the user's own files stay
-        src, dst = plan.out / name, staging / name
-        if src.is_dir() and not src.is_symlink():
-            shutil.copytree(src, dst, symlinks=True, copy_function=os.link)
-        else:
-            os.link(src, dst, follow_symlinks=False)
-    if _exchange(staging, plan.out):
-        shutil.rmtree(staging)  # now the old bundle
-        return
-    for name in stale - set(files):  # no atomic swap on this system: file by file, manifest last
-        (plan.out / name).unlink(missing_ok=True)
-    for name in sorted(files, key=lambda n: n in _BUNDLE_FILES):
-        os.replace(staging / name, plan.out / name)
-
-
 def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr) -> RunResult:
     """Run every report of ``plan``, write the manifest and index page, publish the bundle.
 
@@ -443,61 +380,30 @@ def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr) -> RunRes
 
     try:
         plan.out.parent.mkdir(parents=True, exist_ok=True)
-        lock = _claim(plan)
+        lock = claim_out(plan.out, force=plan.force)
     except OSError as exc:
         raise ParameterError(f"--out {plan.out}: cannot write there ({exc.strerror or exc}); nothing was written") from None
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.staging-", dir=plan.out.parent))
     except OSError as exc:
-        _release(plan, lock)
+        release_out(plan.out, lock)
         raise ParameterError(f"--out {plan.out}: cannot write there ({exc.strerror or exc}); nothing was written") from None
     kernel_dir = Path(tempfile.mkdtemp(prefix="afk-"))  # short: Unix socket paths max ~100 chars
     try:
         get_exporter()  # build the template once; forked workers inherit it
         results = _run_workers(_jobs(plan, staging), plan.jobs, kernel_dir, plan.timeout, stream)
         manifest = build_manifest(plan, results, staging)
-        _write_text(staging / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(staging / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         titles = {r: plan.specs[r].title for r in plan.reports}
-        _write_text(staging / "index.html", build_index_html(manifest, titles=titles,
+        write_text_atomic(staging / "index.html", build_index_html(manifest, titles=titles,
                                                              data_label=plan.data["label"]))
-        files = [name for res in results for name in res["outputs"]] + list(_BUNDLE_FILES)
-        _publish(plan, staging, files)
+        files = [name for res in results for name in res["outputs"]] + list(BUNDLE_FILES)
+        publish_bundle(staging, plan.out, files, plan.specs)
         return RunResult(plan.out, results)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(kernel_dir, ignore_errors=True)
-        _release(plan, lock)
-
-
-def _lock_path(plan: RunPlan) -> Path:
-    return plan.out.parent / f".{plan.out.name}.lock"
-
-
-def _claim(plan: RunPlan) -> int:
-    """Hold an exclusive lock on ``--out`` for the whole run; refuse if another run holds it.
-
-    Also re-checks, under the lock, that a folder which appeared since planning is not
-    overwritten without ``--force``.
-    """
-    fd = os.open(_lock_path(plan), os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise ParameterError(f"--out {plan.out}: another alliance-fin run is writing to this folder; "
-                             "wait for it or choose another --out; nothing was written") from None
-    if plan.out.is_dir() and any(plan.out.iterdir()) and not plan.force:
-        _release(plan, fd)
-        raise ParameterError(f"--out {plan.out}: folder appeared and is not empty "
-                             "(another run wrote it; use --force to replace its reports); nothing was written")
-    return fd
-
-
-def _release(plan: RunPlan, fd: int) -> None:
-    with contextlib.suppress(OSError):
-        _lock_path(plan).unlink()
-    with contextlib.suppress(OSError):
-        os.close(fd)
+        release_out(plan.out, lock)
 
 
 def run_reports(reports: Sequence[str], *, stream: TextIO | None = sys.stderr, **options: Any) -> RunResult:

@@ -34,6 +34,7 @@ import yaml
 from alliance_fin import paths
 from alliance_fin.errors import AllianceFinError, ParameterError
 from alliance_fin.params import REPORTS
+from alliance_fin.publish import write_text_atomic
 from alliance_fin.runner import RunPlan, plan_run
 
 MAX_SCENARIOS = 500
@@ -158,12 +159,6 @@ def _summary_rows(plans: list[tuple[dict[str, Any], RunPlan]], codes: list[int])
     return rows
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = None, jobs: int | None = None,
               force: bool = False, timeout: float | None = None) -> int:
     """Plan, then run every scenario of ``grid``, ``jobs`` at a time; print a summary.
@@ -204,8 +199,8 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _write_atomic(folder / "sweep.csv", buffer.getvalue())
-    _write_atomic(folder / "sweep.json", json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(folder / "sweep.csv", buffer.getvalue())
+    write_text_atomic(folder / "sweep.json", json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     failed = [r["scenario"] for r in rows if r["status"] != "ok"]
     print(f"sweep: {len(rows) - len(failed)} of {len(rows)} scenario(s) ok; summary {folder / 'sweep.csv'}")
     if failed:

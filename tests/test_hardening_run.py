@@ -24,7 +24,7 @@ import psutil
 import pytest
 from openpyxl import load_workbook
 
-from alliance_fin import runner
+from alliance_fin import publish, runner
 from alliance_fin.cli import main
 from alliance_fin.execute import run_report_job
 from alliance_fin.outputs import write_report_outputs
@@ -177,15 +177,15 @@ def test_crash_before_the_swap_leaves_the_old_bundle(tmp_path, monkeypatch):
     def crash(a, b):
         raise OSError("simulated crash (power cut, SIGKILL) at the swap")
 
-    monkeypatch.setattr(runner, "_exchange", crash)
+    monkeypatch.setattr(publish, "exchange_folders", crash)
     with pytest.raises(OSError):
-        runner._publish(plan, staging, ["ok.xlsx", "ok.html", "manifest.json"])
+        publish.publish_bundle(staging, plan.out, ["ok.xlsx", "ok.html", "manifest.json"], plan.specs)
     assert snapshot(out) == old
 
 
 def test_force_publish_swaps_in_the_new_bundle_and_keeps_user_files(tmp_path):
     plan, out, staging = _publish_setup(tmp_path)
-    runner._publish(plan, staging, ["ok.xlsx", "ok.html", "manifest.json"])
+    publish.publish_bundle(staging, plan.out, ["ok.xlsx", "ok.html", "manifest.json"], plan.specs)
     contents = {p.name: p.read_text() for p in out.iterdir()}
     assert contents == {"ok.xlsx": "new", "ok.html": "new", "manifest.json": "new", "my-notes.txt": "old"}
     assert not staging.exists()

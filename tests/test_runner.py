@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from alliance_fin import runner
+from alliance_fin import publish, runner
 from alliance_fin.errors import InputError, ParameterError
 from alliance_fin.params import COMMON_PARAMS, ParamSpec, ReportSpec
 
@@ -142,7 +142,7 @@ def test_publish_with_force_replaces_only_bundle_files(tmp_path):
     for name in ("ok.xlsx", "ok.html", "manifest.json", ".ok.running.ipynb"):
         (staging / name).write_text("new")
     plan = runner.plan_run(["ok"], specs=SPECS, notebooks_dir=FIXTURES, out=str(out), force=True)
-    runner._publish(plan, staging, ["ok.xlsx", "ok.html", "manifest.json"])
+    publish.publish_bundle(staging, plan.out, ["ok.xlsx", "ok.html", "manifest.json"], plan.specs)
     assert tree(tmp_path) == ["out", "out/manifest.json", "out/notes.txt", "out/ok.html", "out/ok.xlsx"]
     assert (out / "manifest.json").read_text() == "new"
 
