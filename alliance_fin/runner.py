@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 from alliance_fin import __version__, paths
 from alliance_fin.errors import InputError, ParameterError
 from alliance_fin.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
@@ -303,9 +305,14 @@ def _run_workers(jobs: list[dict[str, Any]], n_parallel: int, kernel_dir: Path, 
     results: dict[str, dict[str, Any]] = {}
     total = len(jobs)
 
+    # On a terminal a tqdm bar counts finished reports and the lines print above it; in logs
+    # (not a TTY) only the lines appear.
+    bar = tqdm(total=total, desc="reports", unit="report", file=stream, leave=False,
+               disable=stream is None or not getattr(stream, "isatty", lambda: False)())
+
     def say(text: str) -> None:
         if stream is not None:
-            print(text, file=stream, flush=True)
+            bar.write(text, file=stream)
 
     try:
         while waiting or running:
@@ -336,6 +343,7 @@ def _run_workers(jobs: list[dict[str, Any]], n_parallel: int, kernel_dir: Path, 
                                   "error": f"{report}: worker ended without a result (exit code {proc.exitcode})"}
                 del running[report]
                 results[report] = result
+                bar.update(1)
                 status = "ok" if result["status"] == "ok" else "FAILED"
                 say(f"{report}: {status} in {result['seconds']:.1f} s"
                     + (f" - {result['error']}" if result.get("error") else ""))
@@ -343,6 +351,8 @@ def _run_workers(jobs: list[dict[str, Any]], n_parallel: int, kernel_dir: Path, 
         for proc, _, _ in running.values():
             _kill_tree(proc)
         raise
+    finally:
+        bar.close()
     return [results[j["report"]] for j in jobs]
 
 
