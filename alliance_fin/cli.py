@@ -102,10 +102,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from alliance_fin.load import load_assumptions, load_lineup
+    from alliance_fin.load import load_data
 
-    assumptions = load_assumptions(args.file)
-    lineup = load_lineup(args.file, assumptions=assumptions)
+    lineup, assumptions = load_data(args.file)
     families = lineup.loc[lineup["family_id"] != "", "family_id"].nunique()
     overridden = int((assumptions["provenance"] == "input file").sum())
     print(f"{args.file}: valid - {len(lineup)} models, {families} families, "

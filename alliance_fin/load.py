@@ -390,6 +390,43 @@ def load_assumptions(path: str | Path | None = None) -> pd.DataFrame:
     return out
 
 
+def load_data(path: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Load a file's line-up and assumptions together, reporting the problems of both at once.
+
+    A broken ``assumptions`` sheet does not hide the problems of ``models``: the line-up is then
+    checked against the packaged assumptions, and both lists are raised together.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``.xlsx`` or ``.csv``; the packaged data when None.
+
+    Returns
+    -------
+    tuple of DataFrame
+        ``(lineup, assumptions)`` as :func:`load_lineup` and :func:`load_assumptions` return them.
+
+    Raises
+    ------
+    InputError
+        Every problem of both sheets.
+    """
+    problems: list[str] = []
+    try:
+        frame = load_assumptions(path)
+    except InputError as exc:
+        problems += [str(exc), *exc.problems]
+        frame = _packaged_assumptions()
+    try:
+        lineup = load_lineup(path, assumptions=frame)
+    except InputError as exc:
+        problems += [str(exc), *exc.problems] if exc.problems else [str(exc)]
+        lineup = None
+    if problems:
+        raise InputError(f"{path or paths.LINEUP_CSV}: the input has problems", problems)
+    return lineup, frame
+
+
 def assumption_values(frame: pd.DataFrame) -> dict[str, float]:
     """``{key: value}`` from an assumptions frame, for the calculation engines.
 

@@ -10,6 +10,7 @@ what the CLI calls.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
@@ -114,27 +115,33 @@ def _check_data_once(data: str | None, resolved: str, size: int, mtime_ns: int):
     path = Path(resolved)
     info: dict[str, Any] = {"path": str(path), "sha256": _sha256(path), "rows": None,
                             "inject": str(path) if data else "", "label": str(data) if data else "packaged default line-up"}
+    from alliance_fin import load
+
     try:
-        from alliance_fin import load
-    except ImportError:  # load.py not written yet
-        return info, {}, []
-    source = path if data else None
-    problems: list[str] = []
-    frame = None
-    for step in ("assumptions", "lineup"):
-        try:
-            if step == "assumptions":
-                frame = load.load_assumptions(source)
-            else:
-                info["rows"] = int(len(load.load_lineup(source, assumptions=frame)))
-        except InputError as exc:
-            problems += [str(exc), *exc.problems]
-        except Exception as exc:  # an unreadable file the loader did not anticipate
-            problems.append(f"data file {data}: cannot be read ({type(exc).__name__}: {exc})")
-            break
-    if problems:
-        return info, {}, list(dict.fromkeys(problems))
+        lineup, frame = load.load_data(path if data else None)
+    except InputError as exc:
+        return info, {}, list(dict.fromkeys(exc.problems or [str(exc)]))
+    except Exception as exc:  # an unreadable file the loader did not anticipate
+        return info, {}, [f"data file {data}: cannot be read ({type(exc).__name__}: {exc})"]
+    info["rows"] = int(len(lineup))
+    info["model_ids"] = tuple(lineup["model_id"])
     return info, load.assumption_values(frame), []
+
+
+def _check_model_ids(parameters: Mapping[str, Mapping[str, Any]], known: Sequence[str] | None) -> list[str]:
+    """``keep``/``cut`` must name models of the line-up (checked before any kernel starts)."""
+    if not known:
+        return []
+    problems = []
+    for report, values in parameters.items():
+        for key in ("keep", "cut"):
+            ids = [t.strip() for t in str(values.get(key) or "").split(",") if t.strip()]
+            unknown = [i for i in ids if i not in set(known)]
+            for model_id in unknown:
+                close = difflib.get_close_matches(model_id, list(known), n=3)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                problems.append(f"{key} ({report}): model id {model_id!r} is not in the line-up{hint}")
+    return list(dict.fromkeys(problems))
 
 
 def _check_out(out: str | None, force: bool, scenario: str, stamp: str) -> tuple[Path, list[str]]:
@@ -205,6 +212,7 @@ def plan_run(
                                     specs=specs, data_defaults=assumptions)
     except ParameterError as exc:
         problems += exc.problems or [str(exc)]
+    problems += _check_model_ids(parameters, data_info.get("model_ids"))
     created_dt, reproducible = _created()
     scenario = next((p["scenario"] for p in parameters.values() if "scenario" in p), "run")
     stamp = created_dt.strftime("%Y%m%d-%H%M%S")

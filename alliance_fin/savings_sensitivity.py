@@ -79,7 +79,10 @@ def calc_sensitivity_grid(
             return np.asarray(given, dtype=float)
         if key not in assumptions:
             raise ParameterError("unknown savings parameter", [f"no value for {key!r}"])
-        return float(assumptions[key]) * np.array([0.8, 0.9, 1.0, 1.1, 1.2])
+        grid = float(assumptions[key]) * np.array([0.8, 0.9, 1.0, 1.1, 1.2])
+        if key in RATE_KEYS:  # a rate near 1 would step past 1: clip, and drop the repeats
+            grid = np.unique(np.minimum(grid, 1.0))
+        return grid
 
     rows, cols = values(row_param, row_values), values(col_param, col_values)
     grid_r, grid_c = np.meshgrid(rows, cols, indexing="ij")

@@ -160,3 +160,24 @@ def test_list_survives_a_closed_pipe():
     proc = subprocess.run(f"{sys.executable} -m alliance_fin list | head -1", shell=True,
                           capture_output=True, text=True, timeout=60)
     assert "Traceback" not in proc.stderr
+
+
+def test_broken_assumptions_do_not_hide_broken_models(tmp_path, capsys):
+    path = tmp_path / "both.xlsx"
+    write_template(path, example=True)
+    wb = load_workbook(path)
+    wb["assumptions"]["B2"].value = 7  # max_saving_rate must be 0-1
+    wb["models"]["B2"].value = "Nisan"  # member of N01
+    wb.save(path)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "from 0 to 1" in err and "'Nisan'" in err
+
+
+def test_unknown_keep_or_cut_ids_are_refused_before_any_kernel(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "range_trimming", "-p", "cut=XYZ", "-p", "keep=n01", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cut (range_trimming): model id 'XYZ' is not in the line-up" in err
+    assert "keep (range_trimming): model id 'n01'" in err
+    assert not out.exists()

@@ -9,6 +9,8 @@ import pytest
 
 from alliance_fin import savings, savings_sensitivity
 from alliance_fin.errors import ParameterError
+from alliance_fin.load import assumption_values, load_assumptions, load_lineup
+from alliance_fin.savings_sensitivity import calc_sensitivity_grid
 
 # Hand-set assumptions (as in tests/test_savings.py) so expected values are computed by hand here.
 A = {
@@ -111,3 +113,13 @@ def test_reexported_from_savings():
     assert calc_tornado is savings.calc_tornado is savings_sensitivity.calc_tornado
     with pytest.raises(AttributeError):
         savings.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("key, value", [("max_saving_rate", 1.0), ("follower_diff_share", 0.9)],
+                         ids=["ceiling-at-1", "differentiation-0.9"])
+def test_default_grid_never_steps_past_a_rate_of_one(key, value):
+    """A rate the contract allows (0-1) must not make the default grid invalid."""
+    values = {**assumption_values(load_assumptions()), key: value}
+    grid = calc_sensitivity_grid(load_lineup(), values)
+    axis = grid.index if key == "max_saving_rate" else grid.columns
+    assert axis.max() <= 1.0 and axis.is_unique
