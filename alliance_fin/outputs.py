@@ -60,7 +60,9 @@ def write_report_outputs(report: Report, *, output_dir: str | os.PathLike = "", 
                 "data_file": Path(report.data["path"]).name, "data_sha256": report.data["sha256"],
                 "version": __version__}
     xlsx = out / f"{report.name}.xlsx"
-    warnings = _writer(report.name)(xlsx, lineup=report.lineup, assumptions=report.assumptions,
+    # the writer applies the parameters itself, beside the defaults they replace
+    base = report.assumptions.attrs.get("base", report.assumptions)
+    warnings = _writer(report.name)(xlsx, lineup=report.lineup, assumptions=base,
                                     parameters=report.parameters, run_info=run_info, library=_library(report))
     for warning in warnings or []:
         print(f"warning: {warning}")

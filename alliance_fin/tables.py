@@ -106,8 +106,13 @@ def _fmt(key: str, value: Any) -> str:
 
 
 def resolve_assumptions(frame: pd.DataFrame, parameters: Mapping[str, Any]) -> pd.DataFrame:
-    """Apply report parameters that share an assumption's key (the parameter wins)."""
+    """Apply report parameters that share an assumption's key (the parameter wins).
+
+    The frame before the parameters is kept in ``attrs["base"]``: the workbook shows each
+    parameter beside the default it replaced, with that default's provenance.
+    """
     out = frame.copy()
+    out.attrs["base"] = frame.attrs.get("base", frame)
     for key, value in parameters.items():
         if key in out.index and isinstance(value, int | float) and not isinstance(value, bool):
             if float(value) != float(out.loc[key, "value"]):

@@ -48,3 +48,14 @@ def test_currency_scales_money_tables_exactly():
     fx = eur.assumptions.loc["fx_eur_jpy", "value"]
     assert jpy.tables["by_year"]["cumulative"].iloc[-1] == pytest.approx(eur.tables["by_year"]["cumulative"].iloc[-1] * fx)
     assert jpy.headline["total_savings_eur_m"] == eur.headline["total_savings_eur_m"]
+
+
+def test_workbook_shows_parameter_beside_the_default_it_replaced(tmp_path):
+    from openpyxl import load_workbook
+
+    report = af.build_savings_report(max_saving_rate=0.3)
+    af.write_report_outputs(report, output_dir=tmp_path)
+    ws = load_workbook(tmp_path / "savings.xlsx")["Assumptions"]
+    row = next(r for r in ws.iter_rows(values_only=True) if r[0] == "max_saving_rate")
+    assert row[1] == 0.3
+    assert row[3] == "parameter (default 0.4, sourced)" and row[4] == "S:1"
