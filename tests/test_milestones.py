@@ -341,3 +341,15 @@ def test_larger_delay_never_raises_new_lf_model_count(frame, small, extra):
     counts = [calc_milestones(frame, A, launch_delay_years=d).by_year.loc[2025, "new_lf_models"]
               for d in (small, small + extra)]
     assert counts[1] <= counts[0]
+
+
+def test_default_lineup_figures_quoted_in_methodology():
+    """The figures docs/methodology.md quotes for the packaged data (keep the doc in step)."""
+    lineup = load.load_lineup()
+    values = load.assumption_values(load.load_assumptions())
+    by_year = calc_milestones(lineup, values, trimming=calc_trimming(lineup, values)).by_year
+    assert by_year.loc[2025, "lf_share_new"] == pytest.approx(22 / 24)
+    assert round(by_year.loc[2024, "platform_volume_share"], 3) == 0.872
+    assert [round(v, 3) for v in by_year["platform_volume_share_trimmed"]] == [
+        0.809, 0.805, 0.839, 0.843, 0.873, 0.878]
+    assert round(by_year.loc[2025, "lf_share_new_trimmed"], 3) == 0.909

@@ -316,3 +316,17 @@ def test_properties(frame, rate, min_volume, rules, cut_year):
     assert ((result.shares[["before", "after"]] >= 0) & (result.shares[["before", "after"]] <= 1)).all().all()
     assert set(moves["to_model_id"]) - {""} <= set(result.models.index[~result.models["cut"]])
     assert len(moves) == result.models["cut"].sum() == len(result.avoided_dev)
+
+
+def test_default_lineup_figures_quoted_in_methodology():
+    """The figures docs/methodology.md quotes for the packaged data (keep the doc in step)."""
+    values = load.assumption_values(load.load_assumptions())
+    result = calc_trimming(load.load_lineup(), values)
+    head = calc_trimming_headline(result)
+    assert (head["models_before"], head["models_after"]) == (57, 47)
+    assert result.models.loc[result.models["cut"], "reason"].value_counts().to_dict() == {
+        "planned": 7, "low_volume": 3}
+    assert round(head["common_platform_volume_share_after"], 3) == 0.850
+    assert result.moves["cut_volume"].sum() == 353_000
+    assert result.moves["migrated_volume"].sum() == 122_500
+    assert result.avoided_dev["avoided_dev_eur_m"].sum() == 7_750
