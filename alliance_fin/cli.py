@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     tpl = sub.add_parser("template", help="write the blank input workbook (or the default line-up in it)")
     tpl.add_argument("out", metavar="OUT.xlsx")
     tpl.add_argument("--example", action="store_true", help="fill in the packaged Alliance line-up")
+    tpl.add_argument("--force", action="store_true", help="replace an existing file")
     return parser
 
 
@@ -68,8 +69,8 @@ def _cmd_list(_: argparse.Namespace) -> int:
     current = None
     for row in rows:
         if row["report"] != current:
+            print(f"{'' if current is None else chr(10)}{row['report']}")
             current = row["report"]
-            print(f"\n{current}")
         print(f"  {row['name']:<24} {row['type']:<6} default={row['default']!s:<8} "
               f"allowed={row['allowed']}\n      {row['help']}")
     return 0
@@ -83,7 +84,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise InputError(f"--timeout {args.timeout}: must be a number of seconds > 0")
     reports = list(args.reports)
-    if not reports or reports == ["all"]:
+    if not reports or "all" in reports:
         reports = list(REPORT_NAMES)
     unknown = [r for r in reports if r not in REPORT_NAMES]
     if unknown:
@@ -120,6 +121,8 @@ def _cmd_template(args: argparse.Namespace) -> int:
         raise InputError(f"{out}: the template is an Excel workbook; give a name ending in .xlsx")
     if not out.parent.is_dir():
         raise InputError(f"{out}: folder {out.parent} does not exist")
+    if out.exists() and not args.force:
+        raise InputError(f"{out}: exists; it may be your edited line-up. Choose another name or add --force")
     write_template(out, example=args.example)
     print(f"wrote {out}" + (" (with the packaged Alliance line-up)" if args.example else ""))
     return 0

@@ -13,12 +13,18 @@ class AllianceFinError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.message = message
         self.problems = list(problems or [])
         super().__init__(message)
 
+    def __str__(self) -> str:
+        # one line with every problem, so that a message passed on as text (e.g. the error
+        # value of a failed notebook cell) still says what was wrong
+        return self.message + (": " + "; ".join(self.problems) if self.problems else "")
+
     def report(self) -> str:
         """The message with every problem on its own line."""
-        lines = [str(self)]
+        lines = [self.message]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
 

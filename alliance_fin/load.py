@@ -415,12 +415,12 @@ def load_data(path: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFram
     try:
         frame = load_assumptions(path)
     except InputError as exc:
-        problems += [str(exc), *exc.problems]
+        problems += [exc.message, *exc.problems]
         frame = _packaged_assumptions()
     try:
         lineup = load_lineup(path, assumptions=frame)
     except InputError as exc:
-        problems += [str(exc), *exc.problems] if exc.problems else [str(exc)]
+        problems += [exc.message, *exc.problems]
         lineup = None
     if problems:
         raise InputError(f"{path or paths.LINEUP_CSV}: the input has problems", problems)

@@ -120,7 +120,7 @@ def _check_data_once(data: str | None, resolved: str, size: int, mtime_ns: int):
     try:
         lineup, frame = load.load_data(path if data else None)
     except InputError as exc:
-        return info, {}, list(dict.fromkeys(exc.problems or [str(exc)]))
+        return info, {}, list(dict.fromkeys(exc.problems or [exc.message]))
     except Exception as exc:  # an unreadable file the loader did not anticipate
         return info, {}, [f"data file {data}: cannot be read ({type(exc).__name__}: {exc})"]
     info["rows"] = int(len(lineup))
@@ -211,7 +211,7 @@ def plan_run(
         parameters = resolve_params(selected, file_values, parse_overrides(overrides),
                                     specs=specs, data_defaults=assumptions)
     except ParameterError as exc:
-        problems += exc.problems or [str(exc)]
+        problems += exc.problems or [exc.message]
     problems += _check_model_ids(parameters, data_info.get("model_ids"))
     created_dt, reproducible = _created()
     scenario = next((p["scenario"] for p in parameters.values() if "scenario" in p), "run")

@@ -477,7 +477,7 @@ def add_model(lineup: pd.DataFrame | ScenarioEdit, *,
     try:
         typed = validate_lineup(raw, WHERE, _segments(assumptions))
     except InputError as err:
-        problems += _name_rows(err.problems or [str(err)], raw)
+        problems += _name_rows(err.problems or [err.message], raw)
     if problems:
         raise ParameterError(f"cannot add model {fields.get('model_id', '?')!r}", problems)
     new = {c: typed.at[len(raw) - 1, c] if c in typed.columns else "" for c in frame.columns}

@@ -137,7 +137,7 @@ def plan_sweep(grid: str | Path, *, data: str | None = None, out: str | None = N
                             timeout=timeout)
             plans.append((params, plan))
         except AllianceFinError as exc:
-            problems += [f"{params['scenario']}: {p}" for p in (exc.problems or [str(exc)])]
+            problems += [f"{params['scenario']}: {p}" for p in (exc.problems or [exc.message])]
     if problems:
         unique = list(dict.fromkeys(problems))
         raise ParameterError("the sweep was refused: nothing was written", unique)

@@ -181,3 +181,19 @@ def test_unknown_keep_or_cut_ids_are_refused_before_any_kernel(tmp_path, capsys)
     assert "cut (range_trimming): model id 'XYZ' is not in the line-up" in err
     assert "keep (range_trimming): model id 'n01'" in err
     assert not out.exists()
+
+
+def test_template_does_not_overwrite_without_force(tmp_path, capsys):
+    path = tmp_path / "mine.xlsx"
+    path.write_bytes(b"my edited line-up")
+    assert main(["template", str(path)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert path.read_bytes() == b"my edited line-up"
+    assert main(["template", str(path), "--force"]) == 0
+
+
+def test_all_anywhere_in_the_report_list_means_all(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr("alliance_fin.runner.run_cli", lambda reports, **kw: seen.setdefault("r", reports) and 0)
+    main(["run", "savings", "all", "--out", str(tmp_path / "x")])
+    assert seen["r"] == ["savings", "range_trimming", "milestones"]
