@@ -306,6 +306,24 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def _unique_key_loader():
+    """A safe YAML loader that refuses a key given twice (PyYAML keeps the last one silently)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"{key!r} is given twice (which value is meant?)", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
 def load_params_file(path: str | Path) -> dict[str, Any]:
     """Read a flat YAML mapping ``name: value`` from ``path``.
 
@@ -323,7 +341,7 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ParameterError(f"cannot read parameter file {path}: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_unique_key_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)

@@ -197,3 +197,13 @@ def test_report_notebooks_match_their_spec(report):
     if not path.is_file():
         pytest.skip(f"{path} not written yet")
     assert check_notebook_parameters(REPORT_SPECS[report], path) == []
+
+
+def test_params_file_refuses_a_key_given_twice(tmp_path):
+    from alliance_fin.params import load_params_file
+
+    path = tmp_path / "dup.yaml"
+    path.write_text("max_saving_rate: 0.3\nmax_saving_rate: 0.5\n")
+    with pytest.raises(ParameterError) as exc:
+        load_params_file(path)
+    assert "line 2" in str(exc.value) and "given twice" in str(exc.value)
