@@ -57,6 +57,9 @@ class IPCKernelManager(AsyncKernelManager):
             os.makedirs(folder, exist_ok=True)
         stem = os.path.join(folder, f"k{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self.transport = "ipc"
+        # on a busy 2-core machine a kernel can take more than jupyter_client's 5 s to stop;
+        # waiting longer avoids escalating to signals (and their noise on stderr)
+        self.shutdown_wait_time = 15.0
         self.connection_file = stem + ".json"
         self.ip = stem + "-ipc"  # socket files are <ip>-<port>
 
