@@ -27,7 +27,7 @@ from alliance_fin.schema import (
     OPTIONAL_COLUMNS,
     PROVENANCE_SUFFIX,
     REQUIRED_COLUMNS,
-    YES_NO,
+    as_flags,
     lineup_schema,
 )
 
@@ -207,10 +207,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = pd.to_numeric(out[col].replace("", float("nan")), errors="coerce").astype("float64")
     if "dev_cost_eur_m" not in out:
         out["dev_cost_eur_m"] = float("nan")
-    out["common_platform"] = (
-        out["common_platform"].str.strip().str.lower().map(YES_NO).astype(bool)
-        if "common_platform" in out else False
-    )
+    out["common_platform"] = as_flags(out["common_platform"]) if "common_platform" in out else False
     out["trim"] = out["trim"].str.strip().str.lower().replace("", "no") if "trim" in out else "no"
     for col in ("plant", "body", "source", "notes"):
         if col not in out:

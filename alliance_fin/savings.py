@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_fin.errors import InputError, ParameterError
+from alliance_fin.schema import as_flags
 
 RATE_KEYS = (
     "max_saving_rate",
@@ -39,7 +40,6 @@ AGG_KEYS = ("model_id", "member", "family_id", "segment", "region", "year", "cat
 YEAR_RANGE = (2000, 2035)
 LABEL_COLS = ("member", "brand", "model_name", "family_id", "role", "segment", "region")
 REQUIRED_COLS = ("model_id", *LABEL_COLS, "launch_year", "end_year", "annual_volume")
-_TRUE = {"yes", "true", "1", "y"}
 _SENSITIVITY_EXPORTS = ("calc_sensitivity_grid", "calc_tornado")
 
 
@@ -79,9 +79,8 @@ def _prepare(lineup: pd.DataFrame) -> _Prepared:
     fam_codes, fam_uniques = pd.factorize(fam.where(fam != "", None), use_na_sentinel=True)
     seg_codes, seg_uniques = pd.factorize(frame["segment"])
     own = lineup["dev_cost_eur_m"] if "dev_cost_eur_m" in lineup.columns else pd.Series(np.nan, index=lineup.index)
-    cp = lineup["common_platform"] if "common_platform" in lineup.columns else pd.Series(False, index=lineup.index)
-    if cp.dtype != bool:
-        cp = cp.astype("str").str.strip().str.lower().isin(_TRUE)
+    cp = as_flags(lineup["common_platform"]) if "common_platform" in lineup.columns else pd.Series(
+        False, index=lineup.index)
     return _Prepared(
         frame=frame,
         segments=[str(s) for s in seg_uniques],

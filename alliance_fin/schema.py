@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 
+import pandas as pd
 import pandera.pandas as pa
 
 MEMBERS = ("Renault", "Nissan", "Mitsubishi")
@@ -56,6 +57,15 @@ COLUMN_HELP = {
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def as_flags(values: pd.Series) -> pd.Series:
+    """A yes/no column as booleans: ``True``/``False`` kept; text read as the input rules read it
+    (``yes``/``true``/``1`` are True, anything else False), so every engine agrees."""
+    if values.dtype == bool:
+        return values
+    text = values.fillna("").astype(str).str.strip().str.lower()
+    return text.map(lambda v: YES_NO.get(v, False)).astype(bool)
 
 
 def _is_year(text: str) -> bool:

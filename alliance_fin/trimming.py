@@ -27,6 +27,7 @@ import pandas as pd
 
 from alliance_fin.errors import InputError, ParameterError
 from alliance_fin.savings import calc_avoided_successor_dev
+from alliance_fin.schema import as_flags
 
 #: Rules in the order they are applied (the first match gives the reason).
 RULES = ("planned", "low_volume", "overlap")
@@ -131,10 +132,7 @@ def _prepare_lineup(lineup: pd.DataFrame) -> pd.DataFrame:
             frame[col] = default
     for col in ("model_id", "member", "model_name", "segment", "region", "family_id", "role", "trim"):
         frame[col] = frame[col].fillna("").astype(str).str.strip()
-    cp = frame["common_platform"]
-    if cp.dtype != bool:
-        cp = cp.fillna("").astype(str).str.strip().str.lower().isin(("yes", "true", "1"))
-    frame["common_platform"] = cp.astype(bool)
+    frame["common_platform"] = as_flags(frame["common_platform"])
     frame["trim"] = frame["trim"].str.lower()
     frame["launch_year"] = frame["launch_year"].astype("int64")
     frame["end_year"] = frame["end_year"].astype("int64")

@@ -330,3 +330,14 @@ def test_default_lineup_figures_quoted_in_methodology():
     assert result.moves["cut_volume"].sum() == 353_000
     assert result.moves["migrated_volume"].sum() == 122_500
     assert result.avoided_dev["avoided_dev_eur_m"].sum() == 7_750
+
+
+def test_engines_read_text_yes_no_flags_alike():
+    """A line-up built in memory with text flags: savings and trimming read them the same way."""
+    from alliance_fin.savings import calc_model_savings
+
+    values = load.assumption_values(load.load_assumptions())
+    lineup = load.load_lineup()
+    text = lineup.assign(common_platform=lineup["common_platform"].map({True: "Yes", False: "no"}))
+    assert calc_trimming(text, values).shares.equals(calc_trimming(lineup, values).shares)
+    assert calc_model_savings(text, values).equals(calc_model_savings(lineup, values))
