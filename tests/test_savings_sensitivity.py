@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
+
+# The hand-set assumptions and line-up builders of tests/test_savings.py, so expected values
+# here are computed by hand the same way.
+from test_savings import A, frame, model  # noqa: E402
 
 from alliance_fin import savings, savings_sensitivity
 from alliance_fin.errors import ParameterError
 from alliance_fin.load import assumption_values, load_assumptions, load_lineup
 from alliance_fin.savings_sensitivity import calc_sensitivity_grid
-
-# Hand-set assumptions (as in tests/test_savings.py) so expected values are computed by hand here.
-A = {
-    "max_saving_rate": 0.40, "follower_diff_share": 0.20, "platform_saving_rate": 0.15,
-    "production_saving_rate": 0.03, "platform_production_saving_rate": 0.01, "other_saving_rate": 0.01,
-    "dev_lead_years": 3.0, "discount_rate": 0.08, "dev_cost_eur_m_B": 600.0, "dev_cost_eur_m_C": 900.0,
-    "unit_cost_eur_B": 12000.0, "unit_cost_eur_C": 18000.0,
-    "fx_eur_gbp": 0.85, "fx_eur_usd": 1.115, "fx_eur_jpy": 120.8,
-}
-
-
-def model(model_id: str, *, family: str = "", role: str | None = None, member: str = "Renault",
-          cp: bool = True, dev: float = math.nan) -> dict:
-    """One B-segment EU line-up row on sale 2021-2027 at 100,000 units a year."""
-    return {
-        "model_id": model_id, "member": member, "brand": member, "model_name": f"Car {model_id}",
-        "segment": "B", "platform": "CMF-B" if cp else "own", "region": "EU",
-        "launch_year": 2021, "end_year": 2027, "annual_volume": 100_000.0, "family_id": family,
-        "role": role or ("standalone" if not family else "follower"), "common_platform": cp,
-        "dev_cost_eur_m": dev,
-    }
-
-
-def frame(*rows: dict) -> pd.DataFrame:
-    out = pd.DataFrame(list(rows))
-    for col in ("model_id", "member", "brand", "model_name", "segment", "platform", "region", "family_id", "role"):
-        out[col] = out[col].astype("str")
-    return out.astype({"launch_year": "int64", "end_year": "int64", "annual_volume": "float64",
-                       "dev_cost_eur_m": "float64", "common_platform": bool})
-
 
 TWINS = frame(model("L", family="F", role="leader"), model("F", family="F", member="Nissan"))
 TRIPLE = frame(model("L", family="F", role="leader"), model("F1", family="F"), model("F2", family="F"))
