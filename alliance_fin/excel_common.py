@@ -167,7 +167,7 @@ def _provenance_counts(values: Sequence[str]) -> dict[str, int]:
     counts = {"sourced": 0, "assumed": 0, "derived": 0, "unspecified": 0}
     for raw in values:
         text = str(raw).strip().lower()
-        if text.startswith(("s:", "sourced")):
+        if "s:" in text or text.startswith("sourced"):  # "S:10; A" (a plant list) is sourced in part
             counts["sourced"] += 1
         elif text in ("a", "assumed") or text.startswith("assumed"):
             counts["assumed"] += 1
