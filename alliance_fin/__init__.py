@@ -38,6 +38,7 @@ _EXPORTS = {
     "plot_share_paths": "alliance_fin.plots",
     "plot_timeline": "alliance_fin.plots",
     "build_savings_report": "alliance_fin.tables",
+    "compare_reports": "alliance_fin.tables",
     "build_trimming_report": "alliance_fin.tables_ops",
     "build_milestones_report": "alliance_fin.tables_ops",
     "ScenarioEdit": "alliance_fin.scenario",

@@ -59,3 +59,15 @@ def test_workbook_shows_parameter_beside_the_default_it_replaced(tmp_path):
     row = next(r for r in ws.iter_rows(values_only=True) if r[0] == "max_saving_rate")
     assert row[1] == 0.3
     assert row[3] == "parameter (default 0.4, sourced)" and row[4] == "S:1"
+
+
+def test_compare_reports_side_by_side_with_change():
+    base, low = af.build_savings_report(), af.build_savings_report(max_saving_rate=0.3)
+    head = af.compare_reports({"base": base, "low": low})
+    assert list(head.columns) == ["base", "low", "change"]
+    assert head.loc["total_savings_eur_m", "change"] == pytest.approx(
+        low.headline["total_savings_eur_m"] - base.headline["total_savings_eur_m"])
+    members = af.compare_reports({"base": base, "low": low}, table="by_member", column="total")
+    assert members["change"].sum() == pytest.approx(head.loc["total_savings_eur_m", "change"])
+    with pytest.raises(ValueError):
+        af.compare_reports({"base": base}, table="by_member")
