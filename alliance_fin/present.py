@@ -107,15 +107,16 @@ def show(report: Report, section: str) -> None:
     """
     sec = report.sections[section]
     display(Markdown(sec.reading))
-    if sec.table is not None:
-        frame = report.tables[sec.table]
+    names = sec.table if isinstance(sec.table, tuple) else (sec.table,) if sec.table else ()
+    for name in names:
+        frame = report.tables[name]
         note = f" (first {MAX_ROWS} of {len(frame)} rows; all are in the workbook)" if len(frame) > MAX_ROWS else ""
         caption = f"Money in {report.currency} millions; shares and rates in %; volumes in units per year"
         display(HTML(format_table(frame, caption=caption, percent=sec.percent).to_html()
                      + (f"<p><em>{note.strip()}</em></p>" if note else "")))
     if sec.plot is not None:
         plot = getattr(plots, sec.plot)
-        data = report.tables[sec.table or _PLOT_TABLES.get(section, section)]
+        data = report.tables[names[0] if names else _PLOT_TABLES.get(section, section)]
         kwargs = dict(sec.plot_kwargs)
         if "currency" in plot.__code__.co_varnames:
             kwargs.setdefault("currency", report.currency)

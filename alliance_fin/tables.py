@@ -33,7 +33,7 @@ class Section:
 
     title: str
     reading: str
-    table: str | None = None
+    table: str | tuple[str, ...] | None = None
     plot: str | None = None
     plot_kwargs: Mapping[str, Any] = field(default_factory=dict)
     percent: tuple[str, ...] = ()  # extra table columns shown as percentages
@@ -287,8 +287,16 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
         "sensitivity": grid, "tornado": tornado, "models": model_table,
     }
     results = {"model_savings": models, "by_year": by_year}
+    _add_provenance("savings", lineup, frame, tables, sections)
     return Report("savings", params, lineup, frame, data, {k: float(v) for k, v in hl.items()}, tables,
                   results, sections)
+
+
+def _add_provenance(name: str, lineup: pd.DataFrame, frame: pd.DataFrame, tables: dict, sections: dict) -> None:
+    from alliance_fin.provenance import build_provenance_tables, provenance_section
+
+    tables.update(build_provenance_tables(name, lineup, frame))
+    sections["sources"] = provenance_section(tables)
 
 
 def compare_reports(reports: Mapping[str, Report], *, table: str | None = None, column: str | None = None,

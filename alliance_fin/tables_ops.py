@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from alliance_fin.milestones import calc_milestones, calc_milestones_headline
-from alliance_fin.tables import Report, Section, currency_rate, load_inputs
+from alliance_fin.tables import Report, Section, _add_provenance, currency_rate, load_inputs
 from alliance_fin.trimming import calc_trimming, calc_trimming_headline
 
 #: Above this many models the timeline counts models per year by member instead of drawing one
@@ -116,6 +116,7 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
     }
     tables = {"headline": headline_table, "cuts": cuts, "before_after": by_member, "counts": ba,
               "migration": result.moves, "shares": shares, "plans": result.plans, "avoided": avoided}
+    _add_provenance("range_trimming", lineup, frame, tables, sections)
     return Report("range_trimming", params, lineup, frame, data, dict(head), tables, {"trimming": result}, sections)
 
 
@@ -207,5 +208,6 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
     by_year = result.by_year.reset_index()
     tables = {"headline": headline_table, "paths": paths, "by_year": by_year, "delay": result.delay_table,
               "timeline": gantt, "events": result.timeline, "at_target": at}
+    _add_provenance("milestones", lineup, frame, tables, sections)
     return Report("milestones", params, lineup, frame, data, dict(head), tables,
                   {"milestones": result, "trimming": trimming}, sections)

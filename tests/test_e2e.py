@@ -90,6 +90,7 @@ def test_html_is_offline_and_shows_no_code(bundle, report):
     assert scan.scripts == 0 and scan.external == [] and scan.inputs == 0
     assert "import alliance_fin" not in text and "af.show(" not in text
     assert "yen_case" in text and "JPY m" in text
+    assert "Assumptions and sources" in text and "finanznachrichten.de" in text
 
 
 def test_html_renders_in_chromium(bundle, tmp_path):

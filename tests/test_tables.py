@@ -71,3 +71,21 @@ def test_compare_reports_side_by_side_with_change():
     assert members["change"].sum() == pytest.approx(head.loc["total_savings_eur_m", "change"])
     with pytest.raises(ValueError):
         af.compare_reports({"base": base}, table="by_member")
+
+
+@pytest.mark.parametrize("build, name, n_sourced", [
+    (af.build_savings_report, "savings", 4),           # max_saving_rate (S:1) and three FX rates
+    (af.build_trimming_report, "range_trimming", 3),   # three FX rates
+    (af.build_milestones_report, "milestones", 3),     # the two target shares and the LF year
+], ids=["savings", "range_trimming", "milestones"])
+def test_every_report_shows_its_assumptions_and_sources(build, name, n_sourced):
+    report = build()
+    used = report.tables["assumptions_used"]
+    assert used["provenance"].eq("sourced").sum() == n_sourced
+    assert (used["unit"] != "").all()
+    cited = set(report.tables["sources"]["key"])
+    assert {k for s in used["source"] for k in s.replace(";", " ").split() if k.startswith("S:")} <= cited
+    assert report.tables["sources"]["url"].str.startswith("http").all()
+    prov = report.tables["data_provenance"].set_index("column")
+    assert (prov.sum(axis=1) == 57).all()  # every value of every provenance column counted once
+    assert "Assumptions and sources" in report.sections["sources"].title
