@@ -26,6 +26,15 @@ def _used(report: str, key: str) -> bool:
     return any(key.startswith(p) if p.endswith("_") else key == p for p in USED_KEYS[report])
 
 
+def _show(value: float, unit: str) -> str:
+    """An assumption's value as text in its own unit (the column mixes years, shares and money)."""
+    if unit.startswith("decimal"):
+        return f"{value:.4g}"
+    if unit == "year" or float(value).is_integer():
+        return f"{int(value)}" if unit == "year" else f"{int(value):,}"
+    return f"{value:,.4g}"
+
+
 def build_provenance_tables(report: str, lineup: pd.DataFrame, assumptions: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The report's assumptions with provenance, the line-up's provenance counts and the sources.
 
@@ -41,12 +50,13 @@ def build_provenance_tables(report: str, lineup: pd.DataFrame, assumptions: pd.D
     Returns
     -------
     dict of str -> DataFrame
-        ``assumptions_used`` (key, value, unit, provenance, source, description),
+        ``assumptions_used`` (key, value as text in its unit, unit, provenance, source, description),
         ``data_provenance`` (column, sourced, assumed, derived, other: counts of values) and
         ``sources`` (key, url, note) for every source key cited by either.
     """
     used = assumptions[[_used(report, k) for k in assumptions.index]].reset_index()
     used = used[["key", "value", "unit", "provenance", "source", "description"]]
+    used["value"] = [_show(v, u) for v, u in zip(used["value"], used["unit"], strict=True)]
     rows = []
     for col in [c for c in lineup.columns if c.endswith("_prov")]:
         text = lineup[col].astype(str)
