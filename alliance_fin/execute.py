@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -63,6 +64,14 @@ class IPCKernelManager(AsyncKernelManager):
         self.connection_file = stem + ".json"
         self.ip = stem + "-ipc"  # socket files are <ip>-<port>
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        # The kernel process's own stderr only carries ipykernel's log (e.g. the traceback of a
+        # reply it could not send after a timeout killed the cell); cell output, errors included,
+        # arrives through messages and is kept in the notebook. Keep the terminal readable.
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
 
 def _is_startup_error(exc: BaseException) -> bool:
     import zmq
@@ -80,7 +89,7 @@ def _execute(job: dict[str, Any], running: Path) -> None:
                 job["notebook"], str(running), parameters=job["parameters"],
                 kernel_name=job.get("kernel_name", "python3"), cwd=job["staging"],
                 execution_timeout=job["timeout"], start_timeout=60, progress_bar=False,
-                log_output=False, request_save_on_cell_execute=True,
+                log_output=False, request_save_on_cell_execute=False,
                 kernel_manager_class=IPCKernelManager,
             )
             return
@@ -94,24 +103,39 @@ def _source_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [c for c in nb.cells if not set(c.metadata.get("tags", [])) & set(_PAPERMILL_TAGS)]
 
 
-def _where(running: Path) -> str:
-    """'cell N (In [k])' of the first cell with an error output, N counted in the source notebook."""
-    try:
-        nb = nbformat.read(str(running), as_version=4)
-    except Exception:
+def _where(running: Path, message: str = "", source: Path | None = None) -> str:
+    """'cell N (In [k])' of the first cell with an error output, N counted in the source notebook.
+
+    The notebook is saved only at the end of the run (saving after every cell costs about 0.8 s
+    a run), so a timed-out cell has no error output; it is then found by its source, which
+    nbclient quotes in the timeout message.
+    """
+    nb = None
+    for path in (running, source):  # the run may have stopped before papermill wrote anything
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+            break
+        except Exception:
+            continue
+    if nb is None:
         return "an unknown cell"
-    for n, cell in enumerate(_source_cells(nb), start=1):
+    cells = list(enumerate(_source_cells(nb), start=1))
+    for n, cell in cells:
         if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
             count = cell.get("execution_count")
             return f"cell {n}" + (f" (In [{count}])" if count else "")
+    for n, cell in cells:
+        if message and cell.cell_type == "code" and cell.source.strip() and cell.source.strip() in message:
+            return f"cell {n}"
     return "an unknown cell"
 
 
-def _describe_failure(exc: BaseException, report: str, running: Path, timeout: float) -> str:
+def _describe_failure(exc: BaseException, report: str, running: Path, timeout: float,
+                      source: Path | None = None) -> str:
     if isinstance(exc, PapermillExecutionError):
         return f"{report}: {_where(running)} raised {exc.ename}: {exc.evalue}"
     if isinstance(exc, CellTimeoutError):
-        return f"{report}: {_where(running)} timed out after {timeout:g} s"
+        return f"{report}: {_where(running, str(exc), source)} timed out after {timeout:g} s"
     if isinstance(exc, DeadKernelError):
         return f"{report}: the kernel died ({exc})"
     return f"{report}: {type(exc).__name__}: {exc}"
@@ -188,7 +212,7 @@ def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
     try:
         _execute(job, running)
     except Exception as exc:  # PapermillExecutionError, CellTimeoutError, DeadKernelError, start-up...
-        error = _describe_failure(exc, report, running, job["timeout"])
+        error = _describe_failure(exc, report, running, job["timeout"], Path(job["notebook"]))
     if error is None:
         if not xlsx.is_file() or not zipfile.is_zipfile(xlsx):
             error = f"{report}: the notebook wrote no valid {xlsx.name} into output_dir"
