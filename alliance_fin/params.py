@@ -306,7 +306,7 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _unique_key_loader():
+def unique_key_loader():
     """A safe YAML loader that refuses a key given twice (PyYAML keeps the last one silently)."""
     import yaml
 
@@ -341,7 +341,7 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ParameterError(f"cannot read parameter file {path}: {exc}") from None
     try:
-        data = yaml.load(text, Loader=_unique_key_loader())
+        data = yaml.load(text, Loader=unique_key_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)

@@ -116,21 +116,10 @@ def show(report: Report, section: str) -> None:
                      + (f"<p><em>{note.strip()}</em></p>" if note else "")))
     if sec.plot is not None:
         plot = getattr(plots, sec.plot)
-        data = report.tables[names[0] if names else _PLOT_TABLES.get(section, section)]
+        data = report.tables[sec.plot_table or names[0]]
         kwargs = dict(sec.plot_kwargs)
         if "currency" in plot.__code__.co_varnames:
             kwargs.setdefault("currency", report.currency)
-        ax = plot(_plot_data(report, section, data), **kwargs)
+        ax = plot(data, **kwargs)
         display(ax.figure)
         plt.close(ax.figure)
-
-
-_PLOT_TABLES = {"timeline": "timeline"}
-
-
-def _plot_data(report: Report, section: str, data: pd.DataFrame | None) -> pd.DataFrame:
-    """The frame a section's chart draws (usually its table)."""
-    special = {"by_member": "by_member_category"}
-    if report.name == "savings" and section in special:
-        return report.tables[special[section]]
-    return data

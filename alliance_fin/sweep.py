@@ -33,7 +33,7 @@ import yaml
 
 from alliance_fin import paths
 from alliance_fin.errors import AllianceFinError, ParameterError
-from alliance_fin.params import REPORTS, _unique_key_loader
+from alliance_fin.params import REPORTS, unique_key_loader
 from alliance_fin.publish import write_text_atomic
 from alliance_fin.runner import RunPlan, plan_run
 
@@ -62,7 +62,7 @@ def load_grid(path: str | Path) -> tuple[list[str], list[dict[str, Any]]]:
     """
     path = Path(path)
     try:
-        spec = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_key_loader())
+        spec = yaml.load(path.read_text(encoding="utf-8"), Loader=unique_key_loader())
     except OSError as exc:
         raise ParameterError(f"grid file {path}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:

@@ -36,6 +36,7 @@ class Section:
     table: str | tuple[str, ...] | None = None
     plot: str | None = None
     plot_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    plot_table: str | None = None  # the table the chart draws; default: the (first) table shown
     percent: tuple[str, ...] = ()  # extra table columns shown as percentages
 
 
@@ -257,7 +258,7 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
         "by_member": Section("Savings by member", (
             f"{top} gains most. Development savings fall in the {int(values['dev_lead_years'])} years before a "
             "launch; production and other savings accrue every year a model is on sale."),
-            table="by_member", plot="plot_savings_by_member"),
+            table="by_member", plot="plot_savings_by_member", plot_table="by_member_category"),
         "by_family": Section("Savings by twin family", (
             f"Family {big_family} saves most in the window. `reduction_rate` is the family's uncapped investment "
             f"reduction 1 - (D_leader + {follower_diff_share:.0%} x sum D_followers) / sum D; `capped_rate` is "

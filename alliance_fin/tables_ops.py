@@ -203,7 +203,7 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
             "sale each year after the delay scenario, by member; an x marks how many models trimming cuts that "
             "year. The workbook lists every model."), table=None,
             plot="plot_timeline" if len(gantt) <= TIMELINE_MAX_MODELS else "plot_timeline_counts",
-            plot_kwargs={"start_year": start_year, "end_year": end_year}),
+            plot_kwargs={"start_year": start_year, "end_year": end_year}, plot_table="timeline"),
     }
     by_year = result.by_year.reset_index()
     tables = {"headline": headline_table, "paths": paths, "by_year": by_year, "delay": result.delay_table,
