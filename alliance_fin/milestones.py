@@ -24,16 +24,9 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from alliance_fin.engine_inputs import YEAR_FIRST, YEAR_LAST, assumption_param, check_int, prepare_lineup
 from alliance_fin.errors import ParameterError
-from alliance_fin.trimming import (
-    YEAR_FIRST,
-    YEAR_LAST,
-    TrimmingResult,
-    _check_int,
-    _cut_from_year,
-    _param,
-    _prepare_lineup,
-)
+from alliance_fin.trimming import TrimmingResult, cut_from_year
 
 #: Float tolerance of every target comparison (shares are decimal fractions).
 EPS = 1e-9
@@ -142,7 +135,7 @@ def _scenario(frame: pd.DataFrame, delay: int, as_of_year: int,
               "moves": None, "cut": np.zeros(len(frame), dtype=bool)}
     if trimming is not None:
         reason = trimming.models["reason"].reindex(frame.index)
-        free = _cut_from_year(reason, pd.Series(launch, index=frame.index),
+        free = cut_from_year(reason, pd.Series(launch, index=frame.index),
                               pd.Series(end, index=frame.index), trimming.cut_year)
         cut = reason.ne("").to_numpy()
         arrays["end"] = np.where(cut, free.fillna(0).to_numpy(int) - 1, end)
@@ -252,14 +245,14 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
     ParameterError
         A year or delay out of range, a missing assumption, a trimming result of other models.
     """
-    frame = _prepare_lineup(lineup)
-    start = _check_int("start_year", start_year, YEAR_FIRST, YEAR_LAST)
-    stop = _check_int("end_year", end_year, start, YEAR_LAST)
-    delay = _check_int("launch_delay_years", launch_delay_years, 0, MAX_DELAY_YEARS)
-    as_of = _check_int("as_of_year", as_of_year, YEAR_FIRST, YEAR_LAST)
-    tolerance = _param(assumptions, "amber_tolerance", amber_tolerance, low=0, high=1)
-    goals = {metric: (_param(assumptions, share_key, low=0, high=1),
-                      int(_param(assumptions, year_key, low=YEAR_FIRST, high=YEAR_LAST)))
+    frame = prepare_lineup(lineup)
+    start = check_int("start_year", start_year, YEAR_FIRST, YEAR_LAST)
+    stop = check_int("end_year", end_year, start, YEAR_LAST)
+    delay = check_int("launch_delay_years", launch_delay_years, 0, MAX_DELAY_YEARS)
+    as_of = check_int("as_of_year", as_of_year, YEAR_FIRST, YEAR_LAST)
+    tolerance = assumption_param(assumptions, "amber_tolerance", amber_tolerance, low=0, high=1)
+    goals = {metric: (assumption_param(assumptions, share_key, low=0, high=1),
+                      int(assumption_param(assumptions, year_key, low=YEAR_FIRST, high=YEAR_LAST)))
              for metric, share_key, year_key in TARGETS}
     if trimming is not None and set(trimming.models.index) != set(frame.index):
         raise ParameterError("the trimming result was computed on a different line-up")
@@ -357,7 +350,7 @@ def calc_milestones_headline(result: MilestonesResult,
         if year_key in assumptions and int(assumptions[year_key]) != int(row["target_year"]):
             raise ParameterError(f"{year_key} = {assumptions[year_key]} differs from the year the "
                                  f"milestones were computed for ({int(row['target_year'])})")
-        target = _param(assumptions, share_key, low=0, high=1) if share_key in assumptions \
+        target = assumption_param(assumptions, share_key, low=0, high=1) if share_key in assumptions \
             else float(row["target"])
         value_key, met_key = keys[metric]
         out[value_key] = float(row["actual"])

@@ -18,26 +18,21 @@ Pure calculations: a line-up frame and an assumptions mapping in, frames out. Th
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from alliance_fin.errors import InputError, ParameterError
+from alliance_fin.engine_inputs import YEAR_FIRST, YEAR_LAST, assumption_param, check_int, prepare_lineup
+from alliance_fin.errors import ParameterError
 from alliance_fin.savings import calc_avoided_successor_dev
-from alliance_fin.schema import as_flags
 
 #: Rules in the order they are applied (the first match gives the reason).
 RULES = ("planned", "low_volume", "overlap")
 #: Migration preference, best first; ``"none"`` marks volume with no receiver.
 MATCH_ORDER = ("family", "member", "any")
-#: Years a cut may take effect in (the report window's range).
-YEAR_FIRST, YEAR_LAST = 2000, 2035
 
-_NEEDED = ("model_id", "member", "segment", "region", "family_id", "role",
-           "launch_year", "end_year", "annual_volume")
 _MODEL_COLUMNS = ["member", "model_name", "segment", "region", "family_id", "role",
                   "common_platform", "trim", "launch_year", "end_year", "annual_volume"]
 
@@ -119,58 +114,6 @@ class TrimmingResult:
         return f"<table><caption>Range trimming (cuts from {self.cut_year})</caption>{rows}</table>"
 
 
-# ---------------------------------------------------------------- shared input helpers
-def _prepare_lineup(lineup: pd.DataFrame) -> pd.DataFrame:
-    """The line-up typed and indexed by ``model_id`` (optional columns filled with defaults)."""
-    missing = [c for c in _NEEDED if c not in lineup.columns]
-    if missing:
-        raise InputError("line-up lacks required columns: " + ", ".join(missing))
-    frame = lineup.copy()
-    for col, default in (("common_platform", False), ("trim", "no"), ("model_name", ""),
-                         ("dev_cost_eur_m", np.nan)):
-        if col not in frame.columns:
-            frame[col] = default
-    for col in ("model_id", "member", "model_name", "segment", "region", "family_id", "role", "trim"):
-        frame[col] = frame[col].fillna("").astype(str).str.strip()
-    frame["common_platform"] = as_flags(frame["common_platform"])
-    frame["trim"] = frame["trim"].str.lower()
-    frame["launch_year"] = frame["launch_year"].astype("int64")
-    frame["end_year"] = frame["end_year"].astype("int64")
-    frame["annual_volume"] = frame["annual_volume"].astype("float64")
-    frame["dev_cost_eur_m"] = pd.to_numeric(frame["dev_cost_eur_m"], errors="coerce")
-    dup = frame.loc[frame["model_id"].duplicated(), "model_id"].unique().tolist()
-    if dup:
-        raise InputError("line-up has duplicate model_id: " + ", ".join(map(str, dup)))
-    return frame.set_index("model_id")
-
-
-def _param(assumptions: Mapping[str, float], key: str, override: float | None = None, *,
-           low: float | None = None, high: float | None = None) -> float:
-    """``override`` if given, else ``assumptions[key]``, checked to be finite and in range."""
-    if override is None:
-        if key not in assumptions:
-            raise ParameterError(f"assumption {key!r} is missing")
-        override = assumptions[key]
-    try:
-        value = float(override)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{key} = {override!r} is not a number") from None
-    if not math.isfinite(value) or (low is not None and value < low) or (
-            high is not None and value > high):
-        allowed = f"from {low} to {high}" if high is not None else f">= {low}"
-        raise ParameterError(f"{key} = {override!r} is out of range; allowed: {allowed}")
-    return value
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    """``value`` as an int if it is an integer (not a bool) in ``low..high``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(f"{name} = {value!r} must be a whole number from {low} to {high}")
-    if not low <= int(value) <= high:
-        raise ParameterError(f"{name} = {value!r} is out of range; allowed: {low} to {high}")
-    return int(value)
-
-
 def _share(numerator: float, denominator: float) -> float:
     """``numerator / denominator``, 0.0 for an empty denominator."""
     return float(numerator / denominator) if denominator > 0 else 0.0
@@ -206,7 +149,7 @@ def _reasons(frame: pd.DataFrame, min_volume: float, rules: tuple[str, ...],
     return out
 
 
-def _cut_from_year(reason: pd.Series, launch_year: pd.Series, end_year: pd.Series,
+def cut_from_year(reason: pd.Series, launch_year: pd.Series, end_year: pd.Series,
                    cut_year: int) -> pd.Series:
     """First year a cut model's volume is free (Int64; <NA> for retained models).
 
@@ -261,7 +204,7 @@ def _migrate(frame: pd.DataFrame, reason: pd.Series, rate: float, cut_year: int)
     """
     cols = ["member", "segment", "region", "family_id", "annual_volume"]
     cut_mask = reason.ne("")
-    free = _cut_from_year(reason, frame["launch_year"], frame["end_year"], cut_year)
+    free = cut_from_year(reason, frame["launch_year"], frame["end_year"], cut_year)
     src = frame.loc[cut_mask, cols].assign(reason=reason[cut_mask],
                                            free=free[cut_mask]).reset_index()
     dst = frame.loc[~cut_mask, [*cols, "end_year"]].reset_index()
@@ -400,15 +343,15 @@ def calc_trimming(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
     InputError
         The line-up lacks required columns or repeats a model_id.
     """
-    frame = _prepare_lineup(lineup)
-    min_volume_v = _param(assumptions, "min_volume", min_volume, low=0)
-    rate = _param(assumptions, "migration_rate", migration_rate, low=0, high=1)
+    frame = prepare_lineup(lineup)
+    min_volume_v = assumption_param(assumptions, "min_volume", min_volume, low=0)
+    rate = assumption_param(assumptions, "migration_rate", migration_rate, low=0, high=1)
     rules_t = (rules,) if isinstance(rules, str) else tuple(rules)
     unknown = sorted(set(rules_t) - set(RULES))
     if unknown:
         raise ParameterError(f"unknown trimming rules: {', '.join(unknown)}; "
                              f"allowed: {', '.join(RULES)}")
-    year = _check_int("cut_year", cut_year, YEAR_FIRST, YEAR_LAST)
+    year = check_int("cut_year", cut_year, YEAR_FIRST, YEAR_LAST)
     keep_set, cut_set = _check_ids(frame, keep, cut)
 
     reason = _reasons(frame, min_volume_v, rules_t, keep_set, cut_set)
@@ -417,7 +360,7 @@ def calc_trimming(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
     models = frame[_MODEL_COLUMNS].copy()
     models["cut"] = reason.ne("")
     models["reason"] = reason
-    models["cut_from_year"] = _cut_from_year(reason, frame["launch_year"], frame["end_year"], year)
+    models["cut_from_year"] = cut_from_year(reason, frame["launch_year"], frame["end_year"], year)
     models["receives_volume"] = received.reindex(models.index, fill_value=0.0).astype(float)
     models["volume_after"] = np.where(models["cut"], 0.0,
                                       models["annual_volume"] + models["receives_volume"])
