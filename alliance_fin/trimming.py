@@ -200,7 +200,7 @@ def _migrate(frame: pd.DataFrame, reason: pd.Series, rate: float, cut_year: int)
     """One row per cut model: where ``rate`` x its volume goes (see :class:`TrimmingResult`).
 
     A receiver must still be in production when the volume is freed (its ``end_year`` >= the
-    cut model's :func:`_cut_from_year`), so volume never moves to a model already gone.
+    cut model's :func:`cut_from_year`), so volume never moves to a model already gone.
     """
     cols = ["member", "segment", "region", "family_id", "annual_volume"]
     cut_mask = reason.ne("")
