@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_list(_: argparse.Namespace) -> int:
-    from alliance_fin.params import describe_reports
+    from alliance_fin.run.params import describe_reports
 
     rows = describe_reports()
     current = None
@@ -77,7 +77,7 @@ def _cmd_list(_: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from alliance_fin.runner import run_cli
+    from alliance_fin.run.runner import run_cli
 
     if args.jobs is not None and args.jobs < 1:
         raise InputError(f"--jobs {args.jobs}: must be a whole number >= 1")
@@ -94,7 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from alliance_fin.sweep import run_sweep
+    from alliance_fin.run.sweep import run_sweep
 
     if args.jobs is not None and args.jobs < 1:
         raise InputError(f"--jobs {args.jobs}: must be a whole number >= 1")
@@ -103,7 +103,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from alliance_fin.load import load_data
+    from alliance_fin.inputs.load import load_data
 
     lineup, assumptions = load_data(args.file)
     families = lineup.loc[lineup["family_id"] != "", "family_id"].nunique()
@@ -114,7 +114,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
-    from alliance_fin.input_template import write_template
+    from alliance_fin.inputs.template import write_template
 
     out = Path(args.out)
     if out.suffix.lower() != ".xlsx":

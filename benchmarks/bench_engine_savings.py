@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import make_lineup  # noqa: E402
 
-from alliance_fin import load, savings  # noqa: E402
+from alliance_fin.engines import savings, sensitivity  # noqa: E402
+from alliance_fin.inputs import load  # noqa: E402
 
 
 def main() -> None:
@@ -42,10 +43,10 @@ def main() -> None:
         best_models = min(best_models, time.perf_counter() - t0)
     print(f"savings_model_only n={args.n} seconds={best_models:.3f}")
     t0 = time.perf_counter()
-    savings.calc_sensitivity_grid(lineup, assumptions, start_year=2020, end_year=2025)
+    sensitivity.calc_sensitivity_grid(lineup, assumptions, start_year=2020, end_year=2025)
     print(f"savings_sensitivity_grid_5x5 n={args.n} seconds={time.perf_counter() - t0:.3f}")
     t0 = time.perf_counter()
-    savings.calc_tornado(lineup, assumptions, start_year=2020, end_year=2025)
+    sensitivity.calc_tornado(lineup, assumptions, start_year=2020, end_year=2025)
     print(f"savings_tornado n={args.n} seconds={time.perf_counter() - t0:.3f}")
 
 

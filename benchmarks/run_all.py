@@ -42,11 +42,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
 REPORTS = ("savings", "range_trimming", "milestones")
-MAX_TABLE_ROWS = 60  # alliance_fin.present.MAX_ROWS
+MAX_TABLE_ROWS = 60  # alliance_fin.present.display.MAX_ROWS
 FLOOR_IMPORTS = (
     "import numpy, pandas, pandera.pandas, matplotlib, matplotlib.pyplot, seaborn, openpyxl, IPython.display\n"
-    "import alliance_fin.tables, alliance_fin.tables_ops, alliance_fin.present, alliance_fin.outputs\n"
-    "import alliance_fin.excel_savings, alliance_fin.excel_trimming, alliance_fin.excel_milestones\n"
+    "import alliance_fin.present.report, alliance_fin.present.operations, alliance_fin.present.display\n"
+    "import alliance_fin.run.outputs\n"
+    "import alliance_fin.excel.savings, alliance_fin.excel.trimming, alliance_fin.excel.milestones\n"
 )
 sys.path.insert(0, str(HERE))
 
@@ -226,7 +227,8 @@ def bench_scale(tmp: Path, sizes: list[int], base: dict) -> list[Row]:
 def bench_engine(n: int, repeat: int) -> list[Row]:
     from synthetic import make_lineup
 
-    from alliance_fin import load, milestones, savings, trimming
+    from alliance_fin.engines import milestones, savings, trimming
+    from alliance_fin.inputs import load
 
     lineup = make_lineup(n)
     values = load.assumption_values(load.load_assumptions())

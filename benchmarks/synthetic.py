@@ -1,6 +1,6 @@
 """Synthetic Alliance line-ups of any size, for benchmarks (shared by every engine's benchmark).
 
-``make_lineup(n)`` returns a frame typed like :func:`alliance_fin.load.load_lineup` returns it:
+``make_lineup(n)`` returns a frame typed like :func:`alliance_fin.inputs.load.load_lineup` returns it:
 text columns ``str`` ("" for empty), ``launch_year``/``end_year`` int64, ``annual_volume`` and
 ``dev_cost_eur_m`` float64 (NaN = segment default), ``common_platform`` bool. Families have two
 or three models with exactly one leader; about a third of the models are standalone.

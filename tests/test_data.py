@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from alliance_fin.load import load_assumptions, load_families, load_lineup, load_sources
+from alliance_fin.inputs.load import load_assumptions, load_families, load_lineup, load_sources
 
 PROV = re.compile(r"^(A|D|S:\d+)(; (A|D|S:\d+))*$")
 

@@ -12,9 +12,9 @@ from conftest import ROOT, TESTS_DIR
 from openpyxl import load_workbook
 
 from alliance_fin.cli import main
-from alliance_fin.params import REPORT_SPECS
-from alliance_fin.tables import build_savings_report
-from alliance_fin.tables_ops import build_milestones_report, build_trimming_report
+from alliance_fin.present.operations import build_milestones_report, build_trimming_report
+from alliance_fin.present.report import build_savings_report
+from alliance_fin.run.params import REPORT_SPECS
 
 pytestmark = pytest.mark.slow
 SMALL = TESTS_DIR / "fixtures" / "small_lineup.csv"

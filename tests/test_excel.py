@@ -18,15 +18,12 @@ import pandas as pd
 import pytest
 from openpyxl.formula.tokenizer import Tokenizer
 
-from alliance_fin import milestones, savings, trimming
+from alliance_fin.engines import milestones, savings, trimming
 from alliance_fin.errors import ReportError
-from alliance_fin.excel import (
-    build_savings_library,
-    write_milestones_workbook,
-    write_savings_workbook,
-    write_trimming_workbook,
-)
-from alliance_fin.load import assumption_values, load_assumptions, load_lineup
+from alliance_fin.excel.milestones import write_milestones_workbook
+from alliance_fin.excel.savings import build_savings_library, write_savings_workbook
+from alliance_fin.excel.trimming import write_trimming_workbook
+from alliance_fin.inputs.load import assumption_values, load_assumptions, load_lineup
 
 RUN_INFO = {"run_id": "test-run", "scenario": "base", "created": "2024-05-01T12:00:00",
             "data_file": "lineup.csv", "data_sha256": "0" * 64, "version": "0.1.0"}

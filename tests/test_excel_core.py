@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import alliance_fin as af
-from alliance_fin import excel_core
-from alliance_fin.outputs import write_report_outputs
+from alliance_fin.excel import core as excel_core
+from alliance_fin.run.outputs import write_report_outputs
 
 
 @pytest.mark.parametrize("build", [

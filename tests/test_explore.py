@@ -45,7 +45,7 @@ def executed(tmp_path_factory) -> nbformat.NotebookNode:
 
 # --------------------------------------------------------------------------- structure (fast)
 def test_not_a_report_notebook():
-    from alliance_fin.params import REPORT_SPECS
+    from alliance_fin.run.params import REPORT_SPECS
 
     assert "explore" not in REPORT_SPECS
     assert all(spec.notebook != NOTEBOOK.name for spec in REPORT_SPECS.values())

@@ -21,10 +21,10 @@ from openpyxl import Workbook
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from alliance_fin import runner
 from alliance_fin.cli import main
-from alliance_fin.load import load_lineup
+from alliance_fin.inputs.load import load_lineup
 from alliance_fin.paths import NOTEBOOKS_DIR
+from alliance_fin.run import runner
 
 DATA_CSV = Path(__file__).resolve().parent.parent / "alliance_fin" / "data" / "lineup.csv"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -382,7 +382,7 @@ def test_bad_params_file_refused(tmp_path, capsys, no_kernels, text, words):
 ], ids=["ids-trimmed", "id-charset", "empty-list"])
 def test_id_list_parameters_normalised(items, expected):
     """The id lists are normalised (the ids themselves are checked against the line-up in plan_run)."""
-    from alliance_fin.params import REPORT_SPECS, coerce_value
+    from alliance_fin.run.params import REPORT_SPECS, coerce_value
 
     name, raw = items[0].split("=", 1)
     assert coerce_value(REPORT_SPECS["range_trimming"].param(name), raw) == expected

@@ -29,10 +29,10 @@ import pytest
 from openpyxl import load_workbook
 
 from alliance_fin.cli import main
-from alliance_fin.outputs import write_report_outputs
-from alliance_fin.present import format_table
-from alliance_fin.tables import build_savings_report
-from alliance_fin.tables_ops import build_milestones_report, build_trimming_report
+from alliance_fin.present.display import format_table
+from alliance_fin.present.operations import build_milestones_report, build_trimming_report
+from alliance_fin.present.report import build_savings_report
+from alliance_fin.run.outputs import write_report_outputs
 
 DATA_CSV = Path(__file__).resolve().parent.parent / "alliance_fin" / "data" / "lineup.csv"
 EPOCH = "1600000000"

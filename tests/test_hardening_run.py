@@ -24,12 +24,12 @@ import psutil
 import pytest
 from openpyxl import load_workbook
 
-from alliance_fin import publish, runner
 from alliance_fin.cli import main
-from alliance_fin.execute import run_report_job
-from alliance_fin.outputs import write_report_outputs
-from alliance_fin.params import COMMON_PARAMS, ReportSpec
-from alliance_fin.tables_ops import build_milestones_report
+from alliance_fin.present.operations import build_milestones_report
+from alliance_fin.run import publish, runner
+from alliance_fin.run.execute import run_report_job
+from alliance_fin.run.outputs import write_report_outputs
+from alliance_fin.run.params import COMMON_PARAMS, ReportSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from alliance_fin.html import build_html, build_index_html, write_html
+from alliance_fin.run.html_export import build_html, build_index_html, write_html
 
 # a 1x1 transparent PNG
 PNG = base64.b64encode(

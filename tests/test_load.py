@@ -8,8 +8,8 @@ from openpyxl import load_workbook
 
 from alliance_fin.cli import main
 from alliance_fin.errors import InputError
-from alliance_fin.input_template import write_template
-from alliance_fin.load import load_assumptions, load_lineup
+from alliance_fin.inputs.load import load_assumptions, load_lineup
+from alliance_fin.inputs.template import write_template
 
 
 def _edit(frame: pd.DataFrame, row: int, col: str, value: str) -> pd.DataFrame:
@@ -194,6 +194,6 @@ def test_template_does_not_overwrite_without_force(tmp_path, capsys):
 
 def test_all_anywhere_in_the_report_list_means_all(tmp_path, monkeypatch):
     seen = {}
-    monkeypatch.setattr("alliance_fin.runner.run_cli", lambda reports, **kw: seen.setdefault("r", reports) and 0)
+    monkeypatch.setattr("alliance_fin.run.runner.run_cli", lambda reports, **kw: seen.setdefault("r", reports) and 0)
     main(["run", "savings", "all", "--out", str(tmp_path / "x")])
     assert seen["r"] == ["savings", "range_trimming", "milestones"]

@@ -1,4 +1,4 @@
-"""Tests of alliance_fin.milestones: year metrics, paths, statuses (boundaries), delays, timeline."""
+"""Tests of alliance_fin.engines.milestones: year metrics, paths, statuses (boundaries), delays, timeline."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance_fin import load
-from alliance_fin.errors import ParameterError
-from alliance_fin.milestones import (
+from alliance_fin.engines.milestones import (
     EPS,
     calc_milestones,
     calc_milestones_headline,
     calc_target_path,
     calc_target_status,
 )
-from alliance_fin.trimming import calc_trimming
+from alliance_fin.engines.trimming import calc_trimming
+from alliance_fin.errors import ParameterError
+from alliance_fin.inputs import load
 
 # Hand-set assumptions: the targets, plus what trimming (and the savings engine's D_i) reads.
 A = {

@@ -10,7 +10,7 @@ import papermill as pm
 import pytest
 from conftest import ROOT
 
-from alliance_fin.params import REPORT_SPECS
+from alliance_fin.run.params import REPORT_SPECS
 
 NOTEBOOKS = ROOT / "notebooks"
 REPORT_NOTEBOOKS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb") if p.stem in REPORT_SPECS)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from alliance_fin.errors import ParameterError
-from alliance_fin.params import (
+from alliance_fin.run.params import (
     INTERNAL_PARAMS,
     REPORT_SPECS,
     REPORTS,
@@ -176,7 +176,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 
 
 def test_check_notebook_parameters_on_fixture():
-    from alliance_fin.params import COMMON_PARAMS, ParamSpec, ReportSpec, check_notebook_parameters
+    from alliance_fin.run.params import COMMON_PARAMS, ParamSpec, ReportSpec, check_notebook_parameters
 
     spec = ReportSpec("ok", "OK", "ok.ipynb",
                       COMMON_PARAMS + (ParamSpec("factor", "float", 1.0, "x", min=0, max=10),))
@@ -190,8 +190,8 @@ def test_check_notebook_parameters_on_fixture():
 
 @pytest.mark.parametrize("report", REPORTS)
 def test_report_notebooks_match_their_spec(report):
-    from alliance_fin.params import check_notebook_parameters
     from alliance_fin.paths import NOTEBOOKS_DIR
+    from alliance_fin.run.params import check_notebook_parameters
 
     path = NOTEBOOKS_DIR / REPORT_SPECS[report].notebook
     if not path.is_file():
@@ -200,7 +200,7 @@ def test_report_notebooks_match_their_spec(report):
 
 
 def test_params_file_refuses_a_key_given_twice(tmp_path):
-    from alliance_fin.params import load_params_file
+    from alliance_fin.run.params import load_params_file
 
     path = tmp_path / "dup.yaml"
     path.write_text("max_saving_rate: 0.3\nmax_saving_rate: 0.5\n")

@@ -12,8 +12,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import alliance_fin as af  # noqa: E402
-from alliance_fin import plots  # noqa: E402
-from alliance_fin.tables_ops import TIMELINE_MAX_MODELS  # noqa: E402
+from alliance_fin.present import plots  # noqa: E402
+from alliance_fin.present.operations import TIMELINE_MAX_MODELS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -17,9 +17,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from alliance_fin import publish, runner
 from alliance_fin.errors import InputError, ParameterError
-from alliance_fin.params import COMMON_PARAMS, ParamSpec, ReportSpec
+from alliance_fin.run import publish, runner
+from alliance_fin.run.params import COMMON_PARAMS, ParamSpec, ReportSpec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 EPOCH = "1600000000"  # 2020-09-13T12:26:40Z
@@ -101,7 +101,7 @@ def test_all_problems_in_one_refusal(tmp_path):
 
 
 def test_invalid_data_file_refused(tmp_path):
-    pytest.importorskip("alliance_fin.load")
+    pytest.importorskip("alliance_fin.inputs.load")
     bad = tmp_path / "bad.csv"
     bad.write_text("model_id,member\nX1,Toyota\n", encoding="utf-8")
     with pytest.raises(InputError):

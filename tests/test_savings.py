@@ -1,4 +1,4 @@
-"""Tests of alliance_fin.savings: hand-computed cases, properties (hypothesis), errors.
+"""Tests of alliance_fin.engines.savings: hand-computed cases, properties (hypothesis), errors.
 
 The grid and the tornado are tested in tests/test_savings_sensitivity.py.
 """
@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance_fin import load, savings
+from alliance_fin.engines import savings, sensitivity
 from alliance_fin.errors import InputError, ParameterError
+from alliance_fin.inputs import load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -298,7 +299,7 @@ def test_prop_totals_agree_by_every_key(lineup):
     total = by["saving_eur_m"].sum()
     for key in ("model_id", "member", "family_id", "year", "segment", "category"):
         assert savings.calc_savings_by(by, key)["saving_eur_m"].sum() == pytest.approx(total, rel=1e-9, abs=1e-9)
-    grid = savings.calc_sensitivity_grid(lineup, A, row_values=[0.4], col_values=[0.2], start_year=2015, end_year=2030)
+    grid = sensitivity.calc_sensitivity_grid(lineup, A, row_values=[0.4], col_values=[0.2], start_year=2015, end_year=2030)
     assert grid.iloc[0, 0] == pytest.approx(total, rel=1e-9, abs=1e-9)
 
 

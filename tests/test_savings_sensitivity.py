@@ -1,4 +1,4 @@
-"""Tests of alliance_fin.savings_sensitivity: the grid and the tornado against the engine."""
+"""Tests of alliance_fin.engines.sensitivity: the grid and the tornado against the engine."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import pytest
 # here are computed by hand the same way.
 from test_savings import A, frame, model  # noqa: E402
 
-from alliance_fin import savings, savings_sensitivity
+from alliance_fin.engines import savings
+from alliance_fin.engines import sensitivity as savings_sensitivity
+from alliance_fin.engines.sensitivity import calc_sensitivity_grid
 from alliance_fin.errors import ParameterError
-from alliance_fin.load import assumption_values, load_assumptions, load_lineup
-from alliance_fin.savings_sensitivity import calc_sensitivity_grid
+from alliance_fin.inputs.load import assumption_values, load_assumptions, load_lineup
 
 TWINS = frame(model("L", family="F", role="leader"), model("F", family="F", member="Nissan"))
 TRIPLE = frame(model("L", family="F", role="leader"), model("F1", family="F"), model("F2", family="F"))
@@ -75,16 +76,6 @@ def test_errors(call, match):
     with pytest.raises(ParameterError) as info:
         call()
     assert match in info.value.report()
-
-
-def test_reexported_from_savings():
-    """``alliance_fin.savings`` still offers both names (tables.py and benchmarks use them there)."""
-    from alliance_fin.savings import calc_sensitivity_grid, calc_tornado
-
-    assert calc_sensitivity_grid is savings_sensitivity.calc_sensitivity_grid
-    assert calc_tornado is savings.calc_tornado is savings_sensitivity.calc_tornado
-    with pytest.raises(AttributeError):
-        savings.no_such_name  # noqa: B018
 
 
 @pytest.mark.parametrize("key, value", [("max_saving_rate", 1.0), ("follower_diff_share", 0.9)],

@@ -1,4 +1,4 @@
-"""Tests of alliance_fin.scenario: inputs untouched, results valid, effects hand-checked, clear errors."""
+"""Tests of alliance_fin.inputs.scenario: inputs untouched, results valid, effects hand-checked, clear errors."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alliance_fin import load, savings, tables
+from alliance_fin.engines import savings
 from alliance_fin.errors import ParameterError
-from alliance_fin.scenario import (
+from alliance_fin.inputs import load
+from alliance_fin.inputs.scenario import (
     ScenarioEdit,
     add_model,
     drop_model,
@@ -18,6 +19,7 @@ from alliance_fin.scenario import (
     move_launch,
     set_assumption,
 )
+from alliance_fin.present import report as tables
 
 ASSUMPTIONS = load.load_assumptions()
 A = load.assumption_values(ASSUMPTIONS)  # B: D = 600 EUR m, C = 12,000 EUR; C: D = 900, C = 18,000

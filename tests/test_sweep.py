@@ -10,7 +10,7 @@ from conftest import TESTS_DIR
 
 from alliance_fin.cli import main
 from alliance_fin.errors import ParameterError
-from alliance_fin.sweep import load_grid
+from alliance_fin.run.sweep import load_grid
 
 SMALL = TESTS_DIR / "fixtures" / "small_lineup.csv"
 

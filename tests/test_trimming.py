@@ -1,4 +1,4 @@
-"""Tests of alliance_fin.trimming: each rule, the rule order, migration order, shares, errors."""
+"""Tests of alliance_fin.engines.trimming: each rule, the rule order, migration order, shares, errors."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance_fin import load
+from alliance_fin.engines.trimming import RULES, calc_trimming, calc_trimming_headline
 from alliance_fin.errors import ParameterError
-from alliance_fin.trimming import RULES, calc_trimming, calc_trimming_headline
+from alliance_fin.inputs import load
 
 # Hand-set assumptions: only what trimming (and the savings engine's D_i) reads.
 A = {
@@ -334,7 +334,7 @@ def test_default_lineup_figures_quoted_in_methodology():
 
 def test_engines_read_text_yes_no_flags_alike():
     """A line-up built in memory with text flags: savings and trimming read them the same way."""
-    from alliance_fin.savings import calc_model_savings
+    from alliance_fin.engines.savings import calc_model_savings
 
     values = load.assumption_values(load.load_assumptions())
     lineup = load.load_lineup()

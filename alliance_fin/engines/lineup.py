@@ -1,6 +1,6 @@
 """Inputs of the trimming and milestone engines: the typed line-up, checked assumptions and years.
 
-Shared by :mod:`alliance_fin.trimming` and :mod:`alliance_fin.milestones` so both read a
+Shared by :mod:`alliance_fin.engines.trimming` and :mod:`alliance_fin.engines.milestones` so both read a
 line-up and their parameters the same way.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_fin.errors import InputError, ParameterError
-from alliance_fin.schema import as_flags
+from alliance_fin.inputs.schema import as_flags
 
 #: Years a report window (and a cut) may fall in.
 YEAR_FIRST, YEAR_LAST = 2000, 2035

@@ -3,7 +3,7 @@
 Pure and vectorised: frames and scalars in, frames out; no loop over models in Python.
 The method is documented in ``docs/methodology.md`` (section "Savings"). Every scenario
 calculation (the engine here; the sensitivity grid and the tornado in
-:mod:`alliance_fin.savings_sensitivity`, re-exported here) goes through one private core,
+:mod:`alliance_fin.engines.sensitivity`, re-exported here) goes through one private core,
 :func:`_calc_core`, that works on arrays of shape ``(n_models, n_scenarios)``, so the
 figures agree by construction.
 
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_fin.errors import InputError, ParameterError
-from alliance_fin.schema import as_flags
+from alliance_fin.inputs.schema import as_flags
 
 RATE_KEYS = (
     "max_saving_rate",
@@ -40,7 +40,6 @@ AGG_KEYS = ("model_id", "member", "family_id", "segment", "region", "year", "cat
 YEAR_RANGE = (2000, 2035)
 LABEL_COLS = ("member", "brand", "model_name", "family_id", "role", "segment", "region")
 REQUIRED_COLS = ("model_id", *LABEL_COLS, "launch_year", "end_year", "annual_volume")
-_SENSITIVITY_EXPORTS = ("calc_sensitivity_grid", "calc_tornado")
 
 
 @dataclass(frozen=True)
@@ -456,16 +455,3 @@ def calc_avoided_successor_dev(
     out["successor_launch_year"] = out["end_year"] + 1
     out["avoided_dev_eur_m"] = core["dev"][mask, 0]
     return out.set_index("model_id")
-
-
-def __getattr__(name: str) -> object:
-    """Lazy re-export of the scenario functions now in :mod:`alliance_fin.savings_sensitivity`.
-
-    ``from alliance_fin.savings import calc_sensitivity_grid, calc_tornado`` keeps working;
-    importing lazily avoids a circular import (that module builds on this one).
-    """
-    if name in _SENSITIVITY_EXPORTS:
-        from alliance_fin import savings_sensitivity
-
-        return getattr(savings_sensitivity, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The range-trimming workbook: reasons, volumes after migration and shares as live formulas.
 
-Formulas reproduce :mod:`alliance_fin.trimming`: the reason is the first match of the manual
+Formulas reproduce :mod:`alliance_fin.engines.trimming`: the reason is the first match of the manual
 keep/cut lists, ``planned`` (``trim = yes``), ``low_volume`` (volume below ``min_volume`` and
 not a leader) and ``overlap`` (not marked ``replaced``, off the common platforms while a model
 of another member in the same segment and region is on a common platform and in a family),
@@ -20,8 +20,8 @@ import pandas as pd
 from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.utils import get_column_letter
 
-from alliance_fin.excel_common import Check, chart_size, members_in_order, write_workbook
-from alliance_fin.excel_core import Book, Column, Formula
+from alliance_fin.excel.core import Book, Column, Formula
+from alliance_fin.excel.sheets import Check, chart_size, members_in_order, write_workbook
 
 CALC = "Trim calc"
 RULE_PARAMS = ("rule_planned", "rule_low_volume", "rule_overlap")
@@ -182,7 +182,7 @@ def write_trimming_workbook(
     run_info: Mapping[str, Any],
     library: Any,
 ) -> list[str]:
-    """Write the range-trimming workbook (see :func:`alliance_fin.excel_common.write_workbook`).
+    """Write the range-trimming workbook (see :func:`alliance_fin.excel.sheets.write_workbook`).
 
     Parameters
     ----------
@@ -198,7 +198,7 @@ def write_trimming_workbook(
     list of str
         Warnings (text changed to fit XLSX).
     """
-    from alliance_fin.trimming import calc_trimming_headline
+    from alliance_fin.engines.trimming import calc_trimming_headline
 
     models = library.models
     ids = [str(m) for m in lineup["model_id"].tolist()]

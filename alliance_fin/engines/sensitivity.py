@@ -1,9 +1,9 @@
 """Scenario sweeps of the savings engine: the sensitivity grid and the tornado.
 
 Both run many scenarios in one broadcast pass through the engine's private core
-(:func:`alliance_fin.savings._calc_core`, arrays of shape ``(n_models, n_scenarios)``), so every
-cell agrees with :func:`alliance_fin.savings.calc_model_savings` and
-:func:`alliance_fin.savings.calc_savings_by_year` by construction.
+(:func:`alliance_fin.engines.savings._calc_core`, arrays of shape ``(n_models, n_scenarios)``), so every
+cell agrees with :func:`alliance_fin.engines.savings.calc_model_savings` and
+:func:`alliance_fin.engines.savings.calc_savings_by_year` by construction.
 
 Units: money in EUR millions (``*_eur_m``), rates as decimal fractions.
 """
@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from alliance_fin.errors import ParameterError
-from alliance_fin.savings import (
+from alliance_fin.engines.savings import (
     RATE_KEYS,
     _calc_core,
     _dev_share,
@@ -26,6 +25,7 @@ from alliance_fin.savings import (
     _scenario_params,
     validate_years,
 )
+from alliance_fin.errors import ParameterError
 
 __all__ = ["calc_sensitivity_grid", "calc_tornado"]
 

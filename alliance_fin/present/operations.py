@@ -1,4 +1,4 @@
-"""Presentation-ready range-trimming and milestone reports (see :mod:`alliance_fin.tables`)."""
+"""Presentation-ready range-trimming and milestone reports (see :mod:`alliance_fin.present.report`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from alliance_fin.milestones import calc_milestones, calc_milestones_headline
-from alliance_fin.tables import Report, Section, _add_provenance, currency_rate, load_inputs
-from alliance_fin.trimming import calc_trimming, calc_trimming_headline
+from alliance_fin.engines.milestones import calc_milestones, calc_milestones_headline
+from alliance_fin.engines.trimming import calc_trimming, calc_trimming_headline
+from alliance_fin.present.report import Report, Section, _add_provenance, currency_rate, load_inputs
 
 #: Above this many models the timeline counts models per year by member instead of drawing one
 #: bar per model (unreadable there, and the figure would outgrow what Agg can draw).
@@ -37,7 +37,7 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
                           rule_overlap: bool = True, keep: str = "", cut: str = "",
                           lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None,
                           **extra: Any) -> Report:
-    """Compute the range-trimming report (method: :mod:`alliance_fin.trimming`).
+    """Compute the range-trimming report (method: :mod:`alliance_fin.engines.trimming`).
 
     Parameters
     ----------
@@ -128,7 +128,7 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
                             target_platform_year: int | None = None, apply_trimming: bool = True,
                             lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None,
                             **extra: Any) -> Report:
-    """Compute the milestones report (method: :mod:`alliance_fin.milestones`).
+    """Compute the milestones report (method: :mod:`alliance_fin.engines.milestones`).
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 Three steps. :func:`plan_run` validates report names, parameters, the data file and the output
 folder and raises ``ParameterError``/``InputError`` with every problem before anything is
 written. :func:`execute_plan` stages all outputs in a hidden folder beside the target, runs one
-worker process per report (each with its own IPC kernel, see :mod:`alliance_fin.execute`),
+worker process per report (each with its own IPC kernel, see :mod:`alliance_fin.run.execute`),
 writes ``manifest.json`` and ``index.html`` and moves the files into place. :func:`run_cli` is
 what the CLI calls.
 """
@@ -31,8 +31,8 @@ from tqdm import tqdm
 
 from alliance_fin import __version__, paths
 from alliance_fin.errors import InputError, ParameterError
-from alliance_fin.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
-from alliance_fin.publish import BUNDLE_FILES, claim_out, publish_bundle, release_out, write_text_atomic
+from alliance_fin.run.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
+from alliance_fin.run.publish import BUNDLE_FILES, claim_out, publish_bundle, release_out, write_text_atomic
 
 __all__ = ["DEFAULT_TIMEOUT_S", "RunPlan", "RunResult", "build_manifest", "execute_plan", "format_summary",
            "plan_run", "run_cli", "run_reports"]
@@ -115,7 +115,7 @@ def _check_data_once(data: str | None, resolved: str, size: int, mtime_ns: int):
     path = Path(resolved)
     info: dict[str, Any] = {"path": str(path), "sha256": _sha256(path), "rows": None,
                             "inject": str(path) if data else "", "label": str(data) if data else "packaged default line-up"}
-    from alliance_fin import load
+    from alliance_fin.inputs import load
 
     try:
         lineup, frame = load.load_data(path if data else None)
@@ -273,7 +273,7 @@ def _kill_tree(proc: multiprocessing.process.BaseProcess) -> None:
 
 def _worker(job: dict[str, Any], result_file: str, kernel_dir: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
-    from alliance_fin.execute import KERNEL_DIR_ENV, run_report_job
+    from alliance_fin.run.execute import KERNEL_DIR_ENV, run_report_job
 
     os.environ[KERNEL_DIR_ENV] = kernel_dir
 
@@ -393,8 +393,8 @@ def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr) -> RunRes
     Staging and kernel folders are removed on success, on failure and on KeyboardInterrupt;
     kernels are shut down by their workers, or killed with them.
     """
-    import alliance_fin.execute  # noqa: F401  (import papermill once; forked workers inherit it)
-    from alliance_fin.html import build_index_html, get_exporter
+    import alliance_fin.run.execute  # noqa: F401  (import papermill once; forked workers inherit it)
+    from alliance_fin.run.html_export import build_index_html, get_exporter
 
     try:
         plan.out.parent.mkdir(parents=True, exist_ok=True)

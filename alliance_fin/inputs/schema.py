@@ -1,6 +1,6 @@
 """Input schemas: the columns of a line-up, their rules, and the pandera model that checks them.
 
-Validation runs in two passes (see :mod:`alliance_fin.load`): pandera checks every cell of the
+Validation runs in two passes (see :mod:`alliance_fin.inputs.load`): pandera checks every cell of the
 raw text frame lazily (so *all* problems are found at once), then cross-row rules (unique ids,
 one leader per family, ...) run on the typed frame. Each rule carries the sentence a user reads.
 """

@@ -14,8 +14,8 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 from pandas.io.formats.style import Styler
 
-from alliance_fin import plots
-from alliance_fin.tables import Report
+from alliance_fin.present import plots
+from alliance_fin.present.report import Report
 
 MAX_ROWS = 60  # longer tables are cut in the HTML (the workbook holds every row)
 PERCENT_HINTS = ("share", "rate", "pct")

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from alliance_fin.engine_inputs import YEAR_FIRST, YEAR_LAST, assumption_param, check_int, prepare_lineup
+from alliance_fin.engines.lineup import YEAR_FIRST, YEAR_LAST, assumption_param, check_int, prepare_lineup
+from alliance_fin.engines.savings import calc_avoided_successor_dev
 from alliance_fin.errors import ParameterError
-from alliance_fin.savings import calc_avoided_successor_dev
 
 #: Rules in the order they are applied (the first match gives the reason).
 RULES = ("planned", "low_volume", "overlap")
@@ -244,7 +244,7 @@ def _avoided_dev(lineup: pd.DataFrame, reason: pd.Series,
                  assumptions: Mapping[str, float]) -> pd.DataFrame:
     """Per cut model the successor development not spent: its standalone D_i (EUR m).
 
-    D_i comes from the savings engine (:func:`alliance_fin.savings.calc_avoided_successor_dev`),
+    D_i comes from the savings engine (:func:`alliance_fin.engines.savings.calc_avoided_successor_dev`),
     so trimming and savings use one definition of a model's development investment.
     """
     cut = reason[reason.ne("")]
@@ -315,7 +315,7 @@ def calc_trimming(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
     Parameters
     ----------
     lineup : DataFrame
-        One row per model (columns as :func:`alliance_fin.load.load_lineup` returns; at least
+        One row per model (columns as :func:`alliance_fin.inputs.load.load_lineup` returns; at least
         model_id, member, segment, region, family_id, role, launch_year, end_year,
         annual_volume in units/year; common_platform, trim, dev_cost_eur_m optional).
     assumptions : Mapping[str, float]

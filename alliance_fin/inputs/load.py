@@ -20,7 +20,7 @@ import pandera.pandas as pa
 
 from alliance_fin import paths
 from alliance_fin.errors import InputError
-from alliance_fin.schema import (
+from alliance_fin.inputs.schema import (
     FLOAT_COLUMNS,
     INT_COLUMNS,
     MEMBERS,
@@ -268,7 +268,7 @@ def validate_lineup(frame: pd.DataFrame, where: str = "line-up",
     ----------
     frame : DataFrame
         One row per model, every cell a ``str`` (``""`` for empty), columns as in
-        :data:`alliance_fin.schema.REQUIRED_COLUMNS` plus optional ones.
+        :data:`alliance_fin.inputs.schema.REQUIRED_COLUMNS` plus optional ones.
     where : str
         Label of the source used in messages, e.g. ``"lineup.xlsx [models]"``.
     segments : set of str, optional

@@ -33,9 +33,9 @@ import yaml
 
 from alliance_fin import paths
 from alliance_fin.errors import AllianceFinError, ParameterError
-from alliance_fin.params import REPORTS, unique_key_loader
-from alliance_fin.publish import write_text_atomic
-from alliance_fin.runner import RunPlan, plan_run
+from alliance_fin.run.params import REPORTS, unique_key_loader
+from alliance_fin.run.publish import write_text_atomic
+from alliance_fin.run.runner import RunPlan, plan_run
 
 MAX_SCENARIOS = 500
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -3,7 +3,7 @@
 ``build_<report>_report(...)`` loads the data, runs the pure calculations once and returns a
 :class:`Report`: the headline figures, the presentation tables (money already in the report
 currency, column names carrying the unit) and the text that reads them. The notebook shows
-sections of it with :func:`alliance_fin.present.show`; the workbook writer uses the same
+sections of it with :func:`alliance_fin.present.display.show`; the workbook writer uses the same
 object, so Excel and HTML show the same numbers.
 """
 
@@ -17,8 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from alliance_fin import savings as sv
-from alliance_fin.load import assumption_values, describe_data, load_assumptions, load_families, load_lineup
+from alliance_fin.engines import savings as sv
+from alliance_fin.engines import sensitivity
+from alliance_fin.inputs.load import assumption_values, describe_data, load_assumptions, load_families, load_lineup
 
 TITLES = {
     "savings": "Leader-follower savings",
@@ -51,7 +52,7 @@ class Report:
     parameters : dict
         The resolved report parameters.
     lineup : DataFrame
-        The validated line-up (see :func:`alliance_fin.load.load_lineup`).
+        The validated line-up (see :func:`alliance_fin.inputs.load.load_lineup`).
     assumptions : DataFrame
         Assumptions in force (index key; value, unit, provenance, source, description), with
         parameters of the same key applied (provenance ``parameter``).
@@ -127,7 +128,7 @@ def load_inputs(data_path: str | Path | None = None, parameters: Mapping[str, An
                 lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None):
     """Line-up, assumptions frame (parameters applied), assumption values and data description.
 
-    A ``lineup``/``assumptions`` given in memory (e.g. from :mod:`alliance_fin.scenario`) wins
+    A ``lineup``/``assumptions`` given in memory (e.g. from :mod:`alliance_fin.inputs.scenario`) wins
     over ``data_path``; its data description then says ``in memory``. A parameter left ``None``
     takes the assumption of the same key; a parameter given wins over the assumption.
 
@@ -164,7 +165,7 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
                          follower_diff_share: float | None = None, discount_rate: float | None = None,
                          lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None,
                          **extra: Any) -> Report:
-    """Compute the savings report (see :mod:`alliance_fin.savings` for the method).
+    """Compute the savings report (see :mod:`alliance_fin.engines.savings` for the method).
 
     Returns
     -------
@@ -235,8 +236,8 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
     ])
     waterfall["value"] = conv(waterfall["value"])
 
-    grid = conv(sv.calc_sensitivity_grid(lineup, values, start_year=start_year, end_year=end_year))
-    tornado = sv.calc_tornado(lineup, values, start_year=start_year, end_year=end_year).head(10)
+    grid = conv(sensitivity.calc_sensitivity_grid(lineup, values, start_year=start_year, end_year=end_year))
+    tornado = sensitivity.calc_tornado(lineup, values, start_year=start_year, end_year=end_year).head(10)
     tornado = tornado.assign(total_low=conv(tornado["total_low_eur_m"]), total_high=conv(tornado["total_high_eur_m"]))
 
     model_table = models.reset_index()[["model_id", "member", "model_name", "family_id", "role", "scheme",
@@ -294,7 +295,7 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
 
 
 def _add_provenance(name: str, lineup: pd.DataFrame, frame: pd.DataFrame, tables: dict, sections: dict) -> None:
-    from alliance_fin.provenance import build_provenance_tables, provenance_section
+    from alliance_fin.present.provenance import build_provenance_tables, provenance_section
 
     tables.update(build_provenance_tables(name, lineup, frame))
     sections["sources"] = provenance_section(tables)

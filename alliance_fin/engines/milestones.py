@@ -24,9 +24,9 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from alliance_fin.engine_inputs import YEAR_FIRST, YEAR_LAST, assumption_param, check_int, prepare_lineup
+from alliance_fin.engines.lineup import YEAR_FIRST, YEAR_LAST, assumption_param, check_int, prepare_lineup
+from alliance_fin.engines.trimming import TrimmingResult, cut_from_year
 from alliance_fin.errors import ParameterError
-from alliance_fin.trimming import TrimmingResult, cut_from_year
 
 #: Float tolerance of every target comparison (shares are decimal fractions).
 EPS = 1e-9
@@ -221,7 +221,7 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
     Parameters
     ----------
     lineup : DataFrame
-        One row per model (as :func:`alliance_fin.load.load_lineup` returns).
+        One row per model (as :func:`alliance_fin.inputs.load.load_lineup` returns).
     assumptions : Mapping[str, float]
         Uses target_lf_share, target_lf_year, target_platform_share, target_platform_year and
         amber_tolerance (decimal share; the keyword wins).

@@ -12,22 +12,22 @@ from pathlib import Path
 from typing import Any
 
 from alliance_fin import __version__, paths
-from alliance_fin.tables import Report
+from alliance_fin.present.report import Report
 
 
 def _writer(name: str):
     if name == "savings":
-        from alliance_fin.excel_savings import write_savings_workbook as write
+        from alliance_fin.excel.savings import write_savings_workbook as write
     elif name == "range_trimming":
-        from alliance_fin.excel_trimming import write_trimming_workbook as write
+        from alliance_fin.excel.trimming import write_trimming_workbook as write
     else:
-        from alliance_fin.excel_milestones import write_milestones_workbook as write
+        from alliance_fin.excel.milestones import write_milestones_workbook as write
     return write
 
 
 def _library(report: Report) -> dict[str, Any]:
     if report.name == "savings":
-        from alliance_fin.excel_savings import build_savings_library
+        from alliance_fin.excel.savings import build_savings_library
 
         return build_savings_library(report.results["model_savings"], report.results["by_year"], report.headline)
     if report.name == "range_trimming":

@@ -21,7 +21,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-# Keep nbformat's import cheap: see the same line in alliance_fin.html (rfc3987_syntax, ~2.4 s).
+# Keep nbformat's import cheap: see the same line in alliance_fin.run.html_export (rfc3987_syntax, ~2.4 s).
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 import nbformat  # noqa: E402
@@ -30,7 +30,7 @@ from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 from papermill.exceptions import PapermillExecutionError  # noqa: E402
 
-from alliance_fin.html import write_html  # noqa: E402
+from alliance_fin.run.html_export import write_html  # noqa: E402
 
 __all__ = ["IPCKernelManager", "KERNEL_DIR_ENV", "run_report_job"]
 

@@ -3,8 +3,8 @@
 Public entry points are in :mod:`alliance_fin.excel`.
 
 This module is the core shared by the three report workbooks
-(:mod:`alliance_fin.excel_savings`, :mod:`alliance_fin.excel_trimming`,
-:mod:`alliance_fin.excel_milestones`). It never calculates report figures: every figure in a
+(:mod:`alliance_fin.excel.savings`, :mod:`alliance_fin.excel.trimming`,
+:mod:`alliance_fin.excel.milestones`). It never calculates report figures: every figure in a
 workbook is a live formula built by code in those modules from :class:`Formula` objects, and
 every string that comes from data is written as text (``data_type`` ``"s"``), never as a
 formula or an error value.
@@ -44,7 +44,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from alliance_fin.errors import ReportError
-from alliance_fin.excel_style import STYLE, number_format
+from alliance_fin.excel.style import STYLE, number_format
 
 __all__ = [
     "Book",

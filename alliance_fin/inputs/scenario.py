@@ -1,6 +1,6 @@
 """Scenario edits: change a line-up the way analysts think, one validated step at a time.
 
-Each helper takes a line-up (the frame :func:`alliance_fin.load.load_lineup` returns, or the
+Each helper takes a line-up (the frame :func:`alliance_fin.inputs.load.load_lineup` returns, or the
 :class:`ScenarioEdit` of an earlier helper, so calls chain) and returns a **new**
 :class:`ScenarioEdit`: the edited line-up plus one sentence per change. The input is never
 mutated. Every result is checked with the loader's own cross-row rules (unique ids, launch not
@@ -18,7 +18,7 @@ Family rules the helpers keep:
 Example::
 
     import alliance_fin as af
-    from alliance_fin import scenario as sc
+    from alliance_fin.inputs import scenario as sc
     edit = sc.drop_model(sc.make_leader(af.load_lineup(), "N05"), "M02")
     edit                      # lists the changes
     af.build_savings_report(lineup=edit.lineup)
@@ -40,8 +40,8 @@ from typing import Any
 import pandas as pd
 
 from alliance_fin.errors import InputError, ParameterError
-from alliance_fin.load import _cell_text, _cross_row_problems, load_assumptions, validate_lineup
-from alliance_fin.schema import OPTIONAL_COLUMNS, PROVENANCE_SUFFIX, REQUIRED_COLUMNS, YEAR_MAX, YEAR_MIN
+from alliance_fin.inputs.load import _cell_text, _cross_row_problems, load_assumptions, validate_lineup
+from alliance_fin.inputs.schema import OPTIONAL_COLUMNS, PROVENANCE_SUFFIX, REQUIRED_COLUMNS, YEAR_MAX, YEAR_MIN
 
 PROVENANCE = "scenario"
 """Provenance written into edited ``<column>_prov`` cells and edited assumptions."""
@@ -57,7 +57,7 @@ class ScenarioEdit:
     ----------
     lineup : pandas.DataFrame
         The edited, validated line-up: one row per model (RangeIndex), same columns and dtypes
-        as :func:`alliance_fin.load.load_lineup` returns.
+        as :func:`alliance_fin.inputs.load.load_lineup` returns.
     changes : tuple of str
         One readable sentence per change, e.g. ``"N05 Juke F16 becomes leader of F03 (was follower)"``.
     """
@@ -497,7 +497,7 @@ def set_assumption(assumptions: pd.DataFrame, key: str, value: float) -> pd.Data
     Parameters
     ----------
     assumptions : DataFrame
-        As :func:`alliance_fin.load.load_assumptions` returns (index ``key``; columns ``value``,
+        As :func:`alliance_fin.inputs.load.load_assumptions` returns (index ``key``; columns ``value``,
         ``unit``, ``provenance``, ``source``, ``description``). Not modified.
     key : str
         An existing assumption key, e.g. ``max_saving_rate``.

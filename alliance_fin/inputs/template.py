@@ -17,8 +17,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from alliance_fin.load import load_assumptions, load_lineup
-from alliance_fin.schema import (
+from alliance_fin.inputs.load import load_assumptions, load_lineup
+from alliance_fin.inputs.schema import (
     COLUMN_HELP,
     MEMBERS,
     OPTIONAL_COLUMNS,

@@ -1,6 +1,6 @@
 """The milestones workbook: shifted launches, yearly shares, paths and statuses as live formulas.
 
-Formulas reproduce :mod:`alliance_fin.milestones` for the line-up as given (the ``data``
+Formulas reproduce :mod:`alliance_fin.engines.milestones` for the line-up as given (the ``data``
 scenario; the trimmed scenario is in the HTML report): models launched after ``as_of_year``
 slip by ``launch_delay_years``; a model is active in year y when launch <= y <= end; new by y
 when launched and start_year <= launch <= y. Shares by year via ``SUMPRODUCT``; the path is a
@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 from openpyxl.chart import LineChart, Reference
 
-from alliance_fin.excel_common import Check, chart_size, write_workbook
-from alliance_fin.excel_core import Book, Column, Formula
+from alliance_fin.excel.core import Book, Column, Formula
+from alliance_fin.excel.sheets import Check, chart_size, write_workbook
 
 CALC = "Model calc"
 EPS = "0.000000001"
@@ -173,7 +173,7 @@ def write_milestones_workbook(
     run_info: Mapping[str, Any],
     library: Any,
 ) -> list[str]:
-    """Write the milestones workbook (see :func:`alliance_fin.excel_common.write_workbook`).
+    """Write the milestones workbook (see :func:`alliance_fin.excel.sheets.write_workbook`).
 
     Parameters
     ----------
@@ -189,7 +189,7 @@ def write_milestones_workbook(
     list of str
         Warnings (text changed to fit XLSX).
     """
-    from alliance_fin.milestones import calc_milestones_headline
+    from alliance_fin.engines.milestones import calc_milestones_headline
 
     p = dict(library.params)
     params = {"start_year": p["start_year"], "end_year": p["end_year"],

@@ -14,7 +14,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from alliance_fin.errors import ReportError
-from alliance_fin.excel_core import (
+from alliance_fin.excel.core import (
     ABS_TOL,
     REL_TOL,
     Book,
@@ -24,7 +24,7 @@ from alliance_fin.excel_core import (
     internal_link,
     write_bytes_atomic,
 )
-from alliance_fin.excel_style import STYLE, unit_format
+from alliance_fin.excel.style import STYLE, unit_format
 
 Check = tuple[str, float, Formula]
 MEMBER_ORDER = ("Renault", "Nissan", "Mitsubishi")

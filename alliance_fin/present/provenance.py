@@ -8,8 +8,8 @@ import re
 
 import pandas as pd
 
-from alliance_fin.load import load_sources
-from alliance_fin.tables import Section
+from alliance_fin.inputs.load import load_sources
+from alliance_fin.present.report import Section
 
 #: Assumption keys each report uses (prefixes end with "_").
 USED_KEYS = {

@@ -1,7 +1,7 @@
 """The savings workbook: per-model savings, by member, by year and headlines as live formulas.
 
 Every formula reproduces the method in ``docs/methodology.md`` ("Savings") and
-:mod:`alliance_fin.savings`: D from the model or the segment default, the family's investment
+:mod:`alliance_fin.engines.savings`: D from the model or the segment default, the family's investment
 reduction ``1 - (D_leader + d * sum D_followers) / sum D_family`` via ``SUMIFS``, capped at
 ``max_saving_rate``; production/other savings as rates on unit cost x volume; development
 savings spread uniformly over ``[launch - dev_lead_years, launch)``.
@@ -17,8 +17,8 @@ import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.utils import get_column_letter
 
-from alliance_fin.excel_common import Check, chart_size, lookup, members_in_order, write_workbook
-from alliance_fin.excel_core import Book, Column, Formula
+from alliance_fin.excel.core import Book, Column, Formula
+from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, write_workbook
 
 CALC = "Model calc"
 
@@ -291,7 +291,7 @@ def write_savings_workbook(
     run_info: Mapping[str, Any],
     library: Mapping[str, Any],
 ) -> list[str]:
-    """Write the savings workbook (see :func:`alliance_fin.excel_common.write_workbook`).
+    """Write the savings workbook (see :func:`alliance_fin.excel.sheets.write_workbook`).
 
     Parameters
     ----------

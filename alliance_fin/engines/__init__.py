@@ -1,0 +1,1 @@
+"""Pure, vectorised calculations: frames and scalars in, frames out."""

@@ -1,0 +1,1 @@
+"""Workbooks from a Report: styles, live formulas with cached values, checks."""

@@ -1,0 +1,1 @@
+"""Data in: read, validate and edit line-ups; the input template."""

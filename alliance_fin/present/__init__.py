@@ -1,0 +1,1 @@
+"""Presentation: a Report per report (sections, headline, checks) and seaborn figures."""

@@ -1,0 +1,1 @@
+"""Running: parameter specs, papermill execution, staging, manifest, index page, sweeps."""
