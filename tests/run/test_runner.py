@@ -21,7 +21,7 @@ from alliance_fin.errors import InputError, ParameterError
 from alliance_fin.run import publish, runner
 from alliance_fin.run.params import COMMON_PARAMS, ParamSpec, ReportSpec
 
-FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 EPOCH = "1600000000"  # 2020-09-13T12:26:40Z
 SPECS = {
     "ok": ReportSpec("ok", "OK fixture", "ok.ipynb",
@@ -209,7 +209,7 @@ def test_executed_notebook_points_at_final_folder(bundle):
 
 @pytest.mark.slow
 def test_html_report_from_real_run(bundle):
-    from test_html import assert_self_contained, scan
+    from test_html_export import assert_self_contained, scan
 
     for name in ("ok.html", "index.html"):
         text = (bundle.out / name).read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from alliance_fin.engines import savings, sensitivity
 from alliance_fin.errors import InputError, ParameterError
 from alliance_fin.inputs import load
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Hand-set assumptions (not the packaged ones) so that expected values are computed by hand here.
 A = {

@@ -172,7 +172,7 @@ def test_params_file_missing(tmp_path: Path):
         load_params_file(tmp_path / "nope.yaml")
 
 
-FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 
 
 def test_check_notebook_parameters_on_fixture():

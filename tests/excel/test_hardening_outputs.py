@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from conftest import ROOT  # noqa: E402
 from openpyxl import load_workbook
 
 from alliance_fin.cli import main
@@ -34,7 +35,7 @@ from alliance_fin.present.operations import build_milestones_report, build_trimm
 from alliance_fin.present.report import build_savings_report
 from alliance_fin.run.outputs import write_report_outputs
 
-DATA_CSV = Path(__file__).resolve().parent.parent / "alliance_fin" / "data" / "lineup.csv"
+DATA_CSV = ROOT / "alliance_fin" / "data" / "lineup.csv"
 EPOCH = "1600000000"
 PWNED = "data-pwned"
 PAYLOADS = [

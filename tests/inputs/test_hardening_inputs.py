@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT  # noqa: E402
 from openpyxl import Workbook
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
@@ -26,7 +27,7 @@ from alliance_fin.inputs.load import load_lineup
 from alliance_fin.paths import NOTEBOOKS_DIR
 from alliance_fin.run import runner
 
-DATA_CSV = Path(__file__).resolve().parent.parent / "alliance_fin" / "data" / "lineup.csv"
+DATA_CSV = ROOT / "alliance_fin" / "data" / "lineup.csv"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 

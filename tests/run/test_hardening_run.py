@@ -31,8 +31,8 @@ from alliance_fin.run.execute import run_report_job
 from alliance_fin.run.outputs import write_report_outputs
 from alliance_fin.run.params import COMMON_PARAMS, ReportSpec
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 EPOCH = "1600000000"
 REPORTS = ("savings", "range_trimming", "milestones")
 
