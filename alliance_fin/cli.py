@@ -14,8 +14,7 @@ from pathlib import Path
 
 from alliance_fin import __version__
 from alliance_fin.errors import AllianceFinError, InputError
-
-REPORT_NAMES = ("savings", "range_trimming", "milestones")
+from alliance_fin.registry import REPORTS as REPORT_NAMES
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -45,7 +45,7 @@ REPORTS = ("savings", "range_trimming", "milestones")
 MAX_TABLE_ROWS = 60  # alliance_fin.present.display.MAX_ROWS
 FLOOR_IMPORTS = (
     "import numpy, pandas, pandera.pandas, matplotlib, matplotlib.pyplot, seaborn, openpyxl, IPython.display\n"
-    "import alliance_fin.present.report, alliance_fin.present.operations, alliance_fin.present.display\n"
+    "import alliance_fin.present.savings, alliance_fin.present.trimming, alliance_fin.present.milestones\n"
     "import alliance_fin.run.outputs\n"
     "import alliance_fin.excel.savings, alliance_fin.excel.trimming, alliance_fin.excel.milestones\n"
 )

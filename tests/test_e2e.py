@@ -12,8 +12,9 @@ from conftest import ROOT, TESTS_DIR
 from openpyxl import load_workbook
 
 from alliance_fin.cli import main
-from alliance_fin.present.operations import build_milestones_report, build_trimming_report
-from alliance_fin.present.report import build_savings_report
+from alliance_fin.present.milestones import build_milestones_report
+from alliance_fin.present.savings import build_savings_report
+from alliance_fin.present.trimming import build_trimming_report
 from alliance_fin.run.params import REPORT_SPECS
 
 pytestmark = pytest.mark.slow

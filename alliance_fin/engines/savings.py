@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_fin.errors import InputError, ParameterError
+from alliance_fin.inputs import bounds
 from alliance_fin.inputs.schema import as_flags
 
 RATE_KEYS = (
@@ -122,16 +123,11 @@ def _scenario_params(
 def _check_params(params: Mapping[str, np.ndarray]) -> None:
     problems = []
     for key, vals in params.items():
-        if key in RATE_KEYS:
-            bad = vals[~((vals >= 0) & (vals <= 1))]
-            rule = "a decimal fraction in [0, 1]"
-        elif key == "dev_lead_years":
-            bad = vals[~((vals > 0) & np.isfinite(vals))]
-            rule = "a finite number of years > 0"
-        else:
-            bad = vals[~((vals >= 0) & np.isfinite(vals))]
-            rule = "a finite non-negative amount"
-        problems += [f"{key} = {v:g} is not {rule}" for v in np.unique(bad)]
+        low, high, inclusive = bounds.bounds(key)
+        ok = np.isfinite(vals) & ((vals >= low) if inclusive else (vals > low))
+        if high is not None:
+            ok &= vals <= high
+        problems += [f"{key} = {v:g} is not {bounds.describe(key)}" for v in np.unique(vals[~ok])]
     if problems:
         raise ParameterError("invalid savings assumption", problems)
 

@@ -20,6 +20,7 @@ from openpyxl.chart import LineChart, Reference
 
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.sheets import Check, chart_size, write_workbook
+from alliance_fin.present.report import Report
 
 CALC = "Model calc"
 EPS = "0.000000001"
@@ -164,43 +165,32 @@ def _checks(headline: Mapping[str, Any], by_year: pd.DataFrame, targets: pd.Data
     return checks
 
 
-def write_milestones_workbook(
-    path: str | Path,
-    *,
-    lineup: pd.DataFrame,
-    assumptions: pd.DataFrame,
-    parameters: Mapping[str, Any],
-    run_info: Mapping[str, Any],
-    library: Any,
-) -> list[str]:
+def write_milestones_workbook(path: str | Path, report: Report, *, run_info: Mapping[str, Any]) -> list[str]:
     """Write the milestones workbook (see :func:`alliance_fin.excel.sheets.write_workbook`).
 
     Parameters
     ----------
-    parameters : mapping
-        Resolved milestones parameters (``start_year``, ``end_year``, ``launch_delay_years``,
-        ``as_of_year``, ``amber_tolerance``, targets ...).
-    library : MilestonesResult
-        ``milestones.calc_milestones`` output for the same parameters; its ``by_year`` (untrimmed
-        columns), ``targets`` (scenario ``data``) and headline are checked.
+    report : Report
+        From :func:`alliance_fin.present.milestones.build_milestones_report`; its
+        ``results["milestones"]`` ``by_year`` (untrimmed columns), ``targets`` (scenario ``data``)
+        and the report's headline are checked.
+    run_info : mapping
+        Run facts for the cover.
 
     Returns
     -------
     list of str
         Warnings (text changed to fit XLSX).
     """
-    from alliance_fin.engines.milestones import calc_milestones_headline
-
+    library = report.results["milestones"]
     p = dict(library.params)
     params = {"start_year": p["start_year"], "end_year": p["end_year"],
               "launch_delay_years": p["launch_delay_years"], "as_of_year": p["as_of_year"],
-              **parameters}
+              **report.parameters}
     first = min(p["start_year"], p["target_lf_year"], p["target_platform_year"])
     last = max(p["end_year"], p["target_lf_year"], p["target_platform_year"])
     n_years = last - first + 1
-    targets = {k: p[k] for k in ("target_lf_share", "target_lf_year", "target_platform_share",
-                                 "target_platform_year")}
-    headline = calc_milestones_headline(library, targets)
+    headline = report.headline
 
     def build(book: Book) -> list[Check]:
         _model_calc(book)
@@ -208,6 +198,4 @@ def write_milestones_workbook(
         _summary(book, n_years)
         return _checks(headline, library.by_year, library.targets, first, n_years)
 
-    return write_workbook(path, report="milestones", title="Alliance 2025 milestones",
-                          run_info=run_info, parameters=params, assumptions=assumptions,
-                          lineup=lineup, build_sheets=build)
+    return write_workbook(path, report, run_info=run_info, build_sheets=build, parameters=params)

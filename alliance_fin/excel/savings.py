@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, write_workbook
+from alliance_fin.present.report import Report
 
 CALC = "Model calc"
 
@@ -257,60 +257,26 @@ def _checks(book: Book, library: Mapping[str, Any], members: list[str], years: l
     return checks
 
 
-def build_savings_library(model_savings: pd.DataFrame, by_year: pd.DataFrame,
-                          headline: Mapping[str, float]) -> dict[str, Any]:
-    """The library figures the savings workbook checks, from the savings engine's outputs.
-
-    Parameters
-    ----------
-    model_savings : DataFrame
-        ``savings.calc_model_savings`` output (unused today; kept for per-model checks).
-    by_year : DataFrame
-        ``savings.calc_savings_by_year`` output (long: model x year x category).
-    headline : mapping
-        ``savings.calc_headline`` output.
-
-    Returns
-    -------
-    dict
-        Headline keys plus ``by_member`` {member: EUR m in window} and ``by_year``
-        {year: EUR m}.
-    """
-    out: dict[str, Any] = {k: float(v) for k, v in headline.items()}
-    out["by_member"] = {str(k): float(v) for k, v in by_year.groupby("member")["saving_eur_m"].sum().items()}
-    out["by_year"] = {int(k): float(v) for k, v in by_year.groupby("year")["saving_eur_m"].sum().items()}
-    return out
-
-
-def write_savings_workbook(
-    path: str | Path,
-    *,
-    lineup: pd.DataFrame,
-    assumptions: pd.DataFrame,
-    parameters: Mapping[str, Any],
-    run_info: Mapping[str, Any],
-    library: Mapping[str, Any],
-) -> list[str]:
+def write_savings_workbook(path: str | Path, report: Report, *, run_info: Mapping[str, Any]) -> list[str]:
     """Write the savings workbook (see :func:`alliance_fin.excel.sheets.write_workbook`).
 
     Parameters
     ----------
-    parameters : mapping
-        Resolved savings parameters: ``start_year``, ``end_year``, ``currency``,
-        ``max_saving_rate``, ``follower_diff_share``, ``discount_rate``, ``scenario``.
-    library : mapping
-        The library's figures to check against: ``total_savings_eur_m``, ``savings_pct``,
-        ``npv_savings_eur_m``, ``total_savings_report_ccy_m`` and optionally ``by_member``
-        {member: EUR m} and ``by_year`` {year: EUR m} (see :func:`build_savings_library`).
+    report : Report
+        From :func:`alliance_fin.present.savings.build_savings_report`; the figures checked are
+        its ``results["checks"]``: the headline keys plus ``by_member`` {member: EUR m} and
+        ``by_year`` {year: EUR m}.
+    run_info : mapping
+        Run facts for the cover (see :func:`alliance_fin.excel.sheets.write_workbook`).
 
     Returns
     -------
     list of str
         Warnings (text changed to fit XLSX).
     """
-    members = members_in_order(lineup)
-    years = _years(parameters)
-    params = {"start_year": years[0], "end_year": years[-1], **parameters}
+    members = members_in_order(report.lineup)
+    years = _years(report.parameters)
+    library = report.results["checks"]
 
     def build(book: Book) -> list[Check]:
         letters = _model_calc(book, years)
@@ -319,6 +285,4 @@ def write_savings_workbook(
         _summary(book, members, years, letters)
         return _checks(book, library, members, years)
 
-    return write_workbook(path, report="savings", title="Alliance leader-follower savings",
-                          run_info=run_info, parameters=params, assumptions=assumptions,
-                          lineup=lineup, build_sheets=build)
+    return write_workbook(path, report, run_info=run_info, build_sheets=build)

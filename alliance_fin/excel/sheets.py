@@ -25,6 +25,7 @@ from alliance_fin.excel.core import (
     write_bytes_atomic,
 )
 from alliance_fin.excel.style import STYLE, unit_format
+from alliance_fin.present.report import Report
 
 Check = tuple[str, float, Formula]
 MEMBER_ORDER = ("Renault", "Nissan", "Mitsubishi")
@@ -65,11 +66,13 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def write_assumptions_sheet(book: Book, assumptions: pd.DataFrame,
+def write_assumptions_sheet(book: Book, assumptions: pd.DataFrame, base: pd.DataFrame,
                             parameters: Mapping[str, Any]) -> Worksheet:
-    """Assumptions then parameters, one per row; the value cell named after the key.
+    """Assumptions then the other parameters, one per row; the value cell named after the key.
 
-    A parameter with the key of an assumption replaces its value (provenance says so).
+    ``assumptions`` are those in force (parameters already applied once, by
+    :func:`alliance_fin.inputs.resolve.resolve_inputs`); where a parameter changed a value, the
+    provenance shows the default it replaced (from ``base``) and that default's provenance.
     Also defines ``assumption_keys`` / ``assumption_values`` over the two columns, for
     ``INDEX/MATCH`` lookups such as the segment cost defaults.
     """
@@ -78,12 +81,11 @@ def write_assumptions_sheet(book: Book, assumptions: pd.DataFrame,
     book.header(ws, ["key", "value", "unit", "provenance", "source", "description"])
     rows: list[tuple[str, Any, str, str, str, str]] = []
     for key, rec in assumptions.iterrows():
-        value, prov = rec["value"], str(rec.get("provenance", ""))
-        if key in parameters:
-            prov = f"parameter (default {value:g}, {prov})"
-            value = parameters[key]
-        rows.append((str(key), value, str(rec.get("unit", "")), prov, str(rec.get("source", "")),
-                     str(rec.get("description", ""))))
+        value, prov, source = rec["value"], str(rec.get("provenance", "")), str(rec.get("source", ""))
+        if prov == "parameter" and key in base.index:
+            prov = f"parameter (default {base.loc[key, 'value']:g}, {base.loc[key, 'provenance']})"
+            source = str(base.loc[key, "source"])
+        rows.append((str(key), value, str(rec.get("unit", "")), prov, source, str(rec.get("description", ""))))
     for key, value in parameters.items():
         if key not in assumptions.index:
             rows.append((str(key), _scalar(value), _param_unit(key), "parameter", "",
@@ -237,14 +239,11 @@ def write_cover_sheet(book: Book, ws: Worksheet, *, report: str, title: str,
 
 def write_workbook(
     path: str | Path,
+    report: Report,
     *,
-    report: str,
-    title: str,
     run_info: Mapping[str, Any],
-    parameters: Mapping[str, Any],
-    assumptions: pd.DataFrame,
-    lineup: pd.DataFrame,
     build_sheets: Callable[[Book], Sequence[Check]],
+    parameters: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Write one report workbook atomically and return the warnings.
 
@@ -252,20 +251,14 @@ def write_workbook(
     ----------
     path : path-like
         Target ``.xlsx``; built in memory, then moved into place with ``os.replace``.
-    report : str
-        Report name (``savings``, ``range_trimming``, ``milestones``).
-    title : str
-        Title on the cover and in page footers.
+    report : Report
+        From ``build_<report>_report``: its line-up, assumptions (base and in force) and
+        parameters fill Cover, Assumptions and Data; the title comes from the registry.
     run_info : mapping
         ``run_id``, ``scenario``, ``created`` (datetime or ISO str; ``SOURCE_DATE_EPOCH``
         wins when set), ``data_file``, ``data_sha256``, ``version``.
-    parameters : mapping
-        Resolved report parameters; they override assumptions with the same key.
-    assumptions : DataFrame
-        Index ``key``; columns ``value`` (float), ``unit``, ``provenance``, ``source``,
-        ``description``.
-    lineup : DataFrame
-        Validated line-up, one row per model (as ``load.load_lineup`` returns it).
+    parameters : mapping, optional
+        The parameters to list (default: the report's resolved parameters).
     build_sheets : callable
         ``build_sheets(book)`` adds the report's calculation, summary and chart sheets
         (``Assumptions`` and ``Data`` and their names exist already) and returns the checks as
@@ -277,17 +270,21 @@ def write_workbook(
         Every text changed to fit XLSX and every key that could not be a defined name (also
         listed on the Checks sheet).
     """
+    lineup, inputs = report.lineup, report.inputs
+    parameters = dict(report.parameters if parameters is None else parameters)
     if lineup.empty:
         raise ReportError("the line-up is empty; no workbook written")
     created = created_time(run_info)
+    title = report.spec.workbook_title
     book = Book(title=title)
     cover = book.sheet("Cover", header_rows=0)
-    write_assumptions_sheet(book, assumptions, parameters)
+    used = inputs.assumptions[[report.spec.uses_assumption(k) or k in parameters for k in inputs.assumptions.index]]
+    write_assumptions_sheet(book, used, inputs.base_assumptions, parameters)
     write_data_sheet(book, lineup)
     checks = build_sheets(book)
     write_checks_sheet(book, checks)
-    write_cover_sheet(book, cover, report=report, title=title, run_info=run_info,
-                      created=created, parameters=parameters, assumptions=assumptions,
+    write_cover_sheet(book, cover, report=report.name, title=title, run_info=run_info,
+                      created=created, parameters=parameters, assumptions=used,
                       lineup=lineup)
     data = book.finish(created)
     write_bytes_atomic(Path(path), data)

@@ -22,16 +22,12 @@ from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.sheets import Check, chart_size, members_in_order, write_workbook
+from alliance_fin.inputs.ids import parse_ids
+from alliance_fin.present.report import Report
 
 CALC = "Trim calc"
 RULE_PARAMS = ("rule_planned", "rule_low_volume", "rule_overlap")
 REASONS = ("manual", "planned", "low_volume", "overlap")
-
-
-def _ids(value: Any) -> set[str]:
-    if isinstance(value, str):
-        return {v.strip() for v in value.split(",") if v.strip()}
-    return {str(v) for v in (value or ())}
 
 
 def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: list[str],
@@ -173,40 +169,32 @@ def _checks(book: Book, headline: Mapping[str, Any], models: pd.DataFrame,
     return checks
 
 
-def write_trimming_workbook(
-    path: str | Path,
-    *,
-    lineup: pd.DataFrame,
-    assumptions: pd.DataFrame,
-    parameters: Mapping[str, Any],
-    run_info: Mapping[str, Any],
-    library: Any,
-) -> list[str]:
+def write_trimming_workbook(path: str | Path, report: Report, *, run_info: Mapping[str, Any]) -> list[str]:
     """Write the range-trimming workbook (see :func:`alliance_fin.excel.sheets.write_workbook`).
 
     Parameters
     ----------
-    parameters : mapping
-        Resolved range_trimming parameters (``min_volume``, ``migration_rate``, ``rule_planned``,
-        ``rule_low_volume``, ``rule_overlap``, ``keep``, ``cut``, ``start_year``, ...).
-    library : TrimmingResult
-        ``trimming.calc_trimming`` output on the same line-up: its per-model reasons are
-        compared with the workbook's and its receivers (``moves.to_model_id``) are written as data.
+    report : Report
+        From :func:`alliance_fin.present.trimming.build_trimming_report`. Its
+        ``results["trimming"]`` (the engine's result on the same line-up) gives the per-model
+        reasons compared with the workbook's and the receivers (``moves.to_model_id``) written as
+        data; its headline is what the Checks sheet proves.
+    run_info : mapping
+        Run facts for the cover.
 
     Returns
     -------
     list of str
         Warnings (text changed to fit XLSX).
     """
-    from alliance_fin.engines.trimming import calc_trimming_headline
-
+    lineup, parameters, library = report.lineup, report.parameters, report.results["trimming"]
     models = library.models
     ids = [str(m) for m in lineup["model_id"].tolist()]
     if set(ids) != set(map(str, models.index)):
         from alliance_fin.errors import ReportError
 
         raise ReportError("the trimming result was computed on a different line-up")
-    keep, cut = _ids(parameters.get("keep")), _ids(parameters.get("cut"))
+    keep, cut = set(parse_ids(parameters.get("keep"))), set(parse_ids(parameters.get("cut")))
     manual = ["keep" if m in keep else "cut" if m in cut else "" for m in ids]
     lib_reason = [str(models.at[m, "reason"]) for m in ids]
     moves = library.moves.set_index("from_model_id")["to_model_id"]
@@ -218,8 +206,6 @@ def write_trimming_workbook(
         _trim_calc(book, lineup, manual, lib_reason, targets)
         _shares(book)
         _by_member(book, members)
-        return _checks(book, calc_trimming_headline(library), models, members)
+        return _checks(book, report.headline, models, members)
 
-    return write_workbook(path, report="range_trimming", title="Alliance model-range trimming",
-                          run_info=run_info, parameters=params, assumptions=assumptions,
-                          lineup=lineup, build_sheets=build)
+    return write_workbook(path, report, run_info=run_info, build_sheets=build, parameters=params)

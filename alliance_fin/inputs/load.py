@@ -20,6 +20,7 @@ import pandera.pandas as pa
 
 from alliance_fin import paths
 from alliance_fin.errors import InputError
+from alliance_fin.inputs import bounds
 from alliance_fin.inputs.schema import (
     FLOAT_COLUMNS,
     INT_COLUMNS,
@@ -372,9 +373,8 @@ def load_assumptions(path: str | Path | None = None) -> pd.DataFrame:
             number = float(value)
         except ValueError:
             number = float("nan")
-        bounded = key.endswith(("_rate", "_share"))
-        if not math.isfinite(number) or number < 0 or (bounded and number > 1):
-            rule = "a number from 0 to 1" if bounded else "a number >= 0"
+        rule = bounds.check(key, number)
+        if rule:
             problems.append(f"{where} row {_excel_row(i)}, column 'value': value {value!r} for {key} must be {rule}")
             continue
         if number == base.loc[key, "value"]:

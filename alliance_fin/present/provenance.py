@@ -10,20 +10,13 @@ import pandas as pd
 
 from alliance_fin.inputs.load import load_sources
 from alliance_fin.present.report import Section
+from alliance_fin.registry import REPORT_SPECS
 
-#: Assumption keys each report uses (prefixes end with "_").
-USED_KEYS = {
-    "savings": ("max_saving_rate", "follower_diff_share", "platform_saving_rate", "production_saving_rate",
-                "platform_production_saving_rate", "other_saving_rate", "dev_lead_years", "discount_rate",
-                "dev_cost_eur_m_", "unit_cost_eur_", "fx_eur_"),
-    "range_trimming": ("min_volume", "migration_rate", "dev_cost_eur_m_", "fx_eur_"),
-    "milestones": ("target_", "amber_tolerance", "min_volume", "migration_rate"),
-}
 _KEY = re.compile(r"S:\d+")
 
 
 def _used(report: str, key: str) -> bool:
-    return any(key.startswith(p) if p.endswith("_") else key == p for p in USED_KEYS[report])
+    return REPORT_SPECS[report].uses_assumption(key)
 
 
 def _show(value: float, unit: str) -> str:

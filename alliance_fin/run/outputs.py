@@ -9,30 +9,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from alliance_fin import __version__, paths
 from alliance_fin.present.report import Report
-
-
-def _writer(name: str):
-    if name == "savings":
-        from alliance_fin.excel.savings import write_savings_workbook as write
-    elif name == "range_trimming":
-        from alliance_fin.excel.trimming import write_trimming_workbook as write
-    else:
-        from alliance_fin.excel.milestones import write_milestones_workbook as write
-    return write
-
-
-def _library(report: Report) -> dict[str, Any]:
-    if report.name == "savings":
-        from alliance_fin.excel.savings import build_savings_library
-
-        return build_savings_library(report.results["model_savings"], report.results["by_year"], report.headline)
-    if report.name == "range_trimming":
-        return report.results["trimming"]
-    return report.results["milestones"]
 
 
 def write_report_outputs(report: Report, *, output_dir: str | os.PathLike = "", run_id: str = "adhoc",
@@ -60,10 +39,7 @@ def write_report_outputs(report: Report, *, output_dir: str | os.PathLike = "", 
                 "data_file": Path(report.data["path"]).name, "data_sha256": report.data["sha256"],
                 "version": __version__}
     xlsx = out / f"{report.name}.xlsx"
-    # the writer applies the parameters itself, beside the defaults they replace
-    base = report.assumptions.attrs.get("base", report.assumptions)
-    warnings = _writer(report.name)(xlsx, lineup=report.lineup, assumptions=base,
-                                    parameters=report.parameters, run_info=run_info, library=_library(report))
+    warnings = report.spec.writer_function()(xlsx, report, run_info=run_info)
     for warning in warnings or []:
         print(f"warning: {warning}")
     headline = out / f"{report.name}.headline.json"

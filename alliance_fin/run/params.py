@@ -1,7 +1,7 @@
-"""Report parameters: one declared spec per report, and the checks that resolve user values.
+"""Report parameters: the checks that resolve user values against the registry's specs.
 
-Every report declares its parameters here (name, type, default, allowed values, help). The same
-spec drives ``alliance-fin list``, the validation of ``--params FILE.yaml`` and ``-p NAME=VALUE``
+Every report declares its parameters in :mod:`alliance_fin.registry` (name, type, default,
+allowed values, help). The same spec drives ``alliance-fin list``, the validation of ``--params FILE.yaml`` and ``-p NAME=VALUE``
 and the values the runner injects into the notebooks. Nothing here starts a kernel or writes a
 file; every problem a user can cause is collected and raised at once as a ``ParameterError``.
 """
@@ -12,11 +12,12 @@ import keyword
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alliance_fin.errors import ParameterError
+from alliance_fin.inputs.ids import parse_ids
+from alliance_fin.registry import COMMON_PARAMS, REPORT_SPECS, REPORTS, ParamSpec, ReportSpec
 
 __all__ = [
     "COMMON_PARAMS",
@@ -45,148 +46,6 @@ _TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 _MODEL_ID = re.compile(r"[A-Za-z0-9_.-]{1,40}")
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One report parameter.
-
-    Attributes
-    ----------
-    name : str
-        Python identifier used in the notebook's ``parameters`` cell.
-    type : str
-        ``"int"``, ``"float"``, ``"str"`` or ``"bool"``.
-    default : Any
-        Value used when neither the user nor the data file's assumptions set it.
-    help : str
-        One-line description with units.
-    min, max : float or None
-        Inclusive numeric bounds (int/float only).
-    choices : tuple of str
-        Allowed values of a str parameter (empty = any value matching ``pattern``).
-    pattern : str or None
-        Regular expression a str value must match in full.
-    id_list : bool
-        The value is a comma-separated list of model ids; a YAML list is accepted too and
-        the value is normalised to ``"A,B"``.
-    """
-
-    name: str
-    type: str
-    default: Any
-    help: str
-    min: float | None = None
-    max: float | None = None
-    choices: tuple[str, ...] = ()
-    pattern: str | None = None
-    id_list: bool = False
-
-    def allowed(self) -> str:
-        """Human-readable description of the allowed values, e.g. ``"float 0 to 1"``."""
-        if self.choices:
-            return "one of " + ", ".join(self.choices)
-        if self.id_list:
-            return "comma-separated model ids (letters, digits, _ . -), or empty"
-        if self.type == "bool":
-            return "true or false (also yes/no, 1/0)"
-        if self.type == "str":
-            return f"text matching {self.pattern}" if self.pattern else "any text"
-        kind = "integer" if self.type == "int" else "number"
-        if self.min is not None and self.max is not None:
-            return f"{kind} from {_fmt(self.min)} to {_fmt(self.max)}"
-        if self.min is not None:
-            return f"{kind} >= {_fmt(self.min)}"
-        if self.max is not None:
-            return f"{kind} <= {_fmt(self.max)}"
-        return kind
-
-
-@dataclass(frozen=True)
-class ReportSpec:
-    """One report: its notebook, title, parameters and the headline keys it must write."""
-
-    name: str
-    title: str
-    notebook: str
-    params: tuple[ParamSpec, ...]
-    headline_keys: tuple[str, ...] = ()
-    param_names: frozenset[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "param_names", frozenset(p.name for p in self.params))
-
-    def param(self, name: str) -> ParamSpec:
-        """The spec of parameter ``name`` (KeyError if the report does not declare it)."""
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
-
-
-def _fmt(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() and abs(x) >= 10_000 else f"{x:g}"
-
-
-def _year(name: str, default: int, help_: str) -> ParamSpec:
-    return ParamSpec(name, "int", default, help_, min=2000, max=2035)
-
-
-def _share(name: str, default: float, help_: str, hi: float = 1.0) -> ParamSpec:
-    return ParamSpec(name, "float", default, help_, min=0.0, max=hi)
-
-
-COMMON_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("scenario", "str", "base", "scenario label, used in folder names and on covers",
-              pattern=r"[A-Za-z0-9_.-]{1,40}"),
-    ParamSpec("currency", "str", "EUR", "report currency (EUR values converted with the fx_eur_* assumptions)",
-              choices=("EUR", "GBP", "JPY", "USD")),
-    _year("start_year", 2020, "first year of the report window"),
-    _year("end_year", 2025, "last year of the report window (>= start_year)"),
-)
-
-REPORT_SPECS: dict[str, ReportSpec] = {
-    "savings": ReportSpec(
-        "savings", "Leader-follower savings", "savings.ipynb",
-        COMMON_PARAMS + (
-            _share("max_saving_rate", 0.40, "cap on a model's development saving (fraction of its investment)"),
-            _share("follower_diff_share", 0.20, "share of standalone investment a follower still spends on differentiation"),
-            _share("discount_rate", 0.08, "annual discount rate for the NPV (fraction)", hi=0.5),
-        ),
-        ("total_savings_eur_m", "savings_pct", "npv_savings_eur_m", "total_savings_report_ccy_m"),
-    ),
-    "range_trimming": ReportSpec(
-        "range_trimming", "Model-range trimming", "range_trimming.ipynb",
-        COMMON_PARAMS + (
-            ParamSpec("min_volume", "int", 20000, "annual volume (units/year) below which a non-leader is cut",
-                      min=0, max=10_000_000),
-            _share("migration_rate", 0.5, "share of a cut model's volume that moves to a retained sibling"),
-            ParamSpec("rule_planned", "bool", True, "apply the planned cuts from the data (trim = yes)"),
-            ParamSpec("rule_low_volume", "bool", True, "cut non-leaders below min_volume"),
-            ParamSpec("rule_overlap", "bool", True, "cut off-platform models overlapping a partner's family model"),
-            ParamSpec("keep", "str", "", "model ids always kept (comma-separated; overrides the rules)", id_list=True),
-            ParamSpec("cut", "str", "", "model ids always cut (comma-separated; overrides the rules)", id_list=True),
-        ),
-        ("models_before", "models_after", "common_platform_volume_share_before", "common_platform_volume_share_after"),
-    ),
-    "milestones": ReportSpec(
-        "milestones", "2025 milestones", "milestones.ipynb",
-        COMMON_PARAMS + (
-            ParamSpec("launch_delay_years", "int", 0, "years by which launches after as_of_year slip", min=0, max=10),
-            _year("as_of_year", 2020, "launches after this year are future (and may slip)"),
-            _share("amber_tolerance", 0.05, "shortfall below the path still rated 'at risk' (share points)", hi=0.5),
-            _share("target_lf_share", 0.50, "target share of new models under leader-follower"),
-            _year("target_lf_year", 2025, "year of the leader-follower target"),
-            _share("target_platform_share", 0.80, "target share of volume on common platforms"),
-            _year("target_platform_year", 2024, "year of the common-platform target"),
-            ParamSpec("apply_trimming", "bool", True, "apply the default range trimming before the milestone paths"),
-        ),
-        ("lf_share_new_models_2025", "common_platform_volume_share_2024", "lf_target_met", "platform_target_met"),
-    ),
-}
-
-#: Report names in their canonical order.
-REPORTS: tuple[str, ...] = tuple(REPORT_SPECS)
 
 
 def describe_reports(specs: Mapping[str, ReportSpec] | None = None) -> list[dict[str, Any]]:
@@ -262,17 +121,14 @@ def _convert(spec: ParamSpec, raw: Any) -> Any:
     # str
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)  # YAML reads `scenario: 2024` as an int
-    if spec.id_list and isinstance(raw, (list, tuple)):
-        items = [str(x).strip() for x in raw]
-    elif isinstance(raw, str):
-        if not spec.id_list:
-            return raw
-        items = [x.strip() for x in raw.split(",")]
-    else:
+    if isinstance(raw, str) and not spec.id_list:
+        return raw
+    if not isinstance(raw, str | list | tuple):
         raise _bad(spec, raw)
-    if any(x and not _MODEL_ID.fullmatch(x) for x in items):
+    items = parse_ids(raw)
+    if any(not _MODEL_ID.fullmatch(x) for x in items):
         raise _bad(spec, raw)
-    return ",".join(x for x in items if x)
+    return ",".join(items)
 
 
 def _allowed(spec: ParamSpec, value: Any) -> bool:

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from alliance_fin import __version__, paths
 from alliance_fin.errors import InputError, ParameterError
+from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.run.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
 from alliance_fin.run.publish import BUNDLE_FILES, claim_out, publish_bundle, release_out, write_text_atomic
 
@@ -135,7 +136,7 @@ def _check_model_ids(parameters: Mapping[str, Mapping[str, Any]], known: Sequenc
     problems = []
     for report, values in parameters.items():
         for key in ("keep", "cut"):
-            ids = [t.strip() for t in str(values.get(key) or "").split(",") if t.strip()]
+            ids = parse_ids(values.get(key))
             unknown = [i for i in ids if i not in set(known)]
             for model_id in unknown:
                 close = difflib.get_close_matches(model_id, list(known), n=3)

@@ -31,8 +31,9 @@ from openpyxl import load_workbook
 
 from alliance_fin.cli import main
 from alliance_fin.present.display import format_table
-from alliance_fin.present.operations import build_milestones_report, build_trimming_report
-from alliance_fin.present.report import build_savings_report
+from alliance_fin.present.milestones import build_milestones_report
+from alliance_fin.present.savings import build_savings_report
+from alliance_fin.present.trimming import build_trimming_report
 from alliance_fin.run.outputs import write_report_outputs
 
 DATA_CSV = ROOT / "alliance_fin" / "data" / "lineup.csv"

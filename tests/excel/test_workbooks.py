@@ -7,6 +7,7 @@ library. LibreOffice is required for those: they fail, never skip, when it is mi
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import zipfile
@@ -18,12 +19,15 @@ import pandas as pd
 import pytest
 from openpyxl.formula.tokenizer import Tokenizer
 
-from alliance_fin.engines import milestones, savings, trimming
 from alliance_fin.errors import ReportError
 from alliance_fin.excel.milestones import write_milestones_workbook
-from alliance_fin.excel.savings import build_savings_library, write_savings_workbook
+from alliance_fin.excel.savings import write_savings_workbook
 from alliance_fin.excel.trimming import write_trimming_workbook
 from alliance_fin.inputs.load import assumption_values, load_assumptions, load_lineup
+from alliance_fin.present.milestones import build_milestones_report
+from alliance_fin.present.savings import build_savings_report
+from alliance_fin.present.trimming import build_trimming_report
+from alliance_fin.registry import REPORT_SPECS
 
 RUN_INFO = {"run_id": "test-run", "scenario": "base", "created": "2024-05-01T12:00:00",
             "data_file": "lineup.csv", "data_sha256": "0" * 64, "version": "0.1.0"}
@@ -49,38 +53,28 @@ def inputs() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
     return load_lineup(), assumptions, assumption_values(assumptions)
 
 
-def savings_library(lineup: pd.DataFrame, values: dict[str, float], params: dict) -> dict:
-    av = {**values, **{k: v for k, v in params.items() if k in values}}
-    ms = savings.calc_model_savings(lineup, av)
-    by_year = savings.calc_savings_by_year(ms, av, start_year=params["start_year"],
-                                           end_year=params["end_year"])
-    head = savings.calc_headline(ms, by_year, av, start_year=params["start_year"],
-                                 currency=params["currency"])
-    return build_savings_library(ms, by_year, head)
+def savings_library(lineup: pd.DataFrame, assumptions: pd.DataFrame, params: dict) -> dict:
+    """The figures the savings workbook proves, from the report built with ``params``."""
+    return build_savings_report(lineup=lineup, assumptions=assumptions, **params).results["checks"]
 
 
 def write_savings(path: Path, lineup: pd.DataFrame, assumptions: pd.DataFrame,
                   values: dict[str, float], params: dict = SAVINGS_PARAMS) -> tuple[list[str], dict]:
-    library = savings_library(lineup, values, params)
-    warnings = write_savings_workbook(path, lineup=lineup, assumptions=assumptions,
-                                      parameters=params, run_info=RUN_INFO, library=library)
-    return warnings, library
+    report = build_savings_report(lineup=lineup, assumptions=assumptions, **params)
+    warnings = write_savings_workbook(path, report, run_info=RUN_INFO)
+    return warnings, report.results["checks"]
 
 
 def write_trimming(path: Path, lineup, assumptions, values) -> dict:
-    result = trimming.calc_trimming(lineup, values, min_volume=TRIM_PARAMS["min_volume"],
-                                    migration_rate=TRIM_PARAMS["migration_rate"], cut=["R06"],
-                                    cut_year=2020)
-    write_trimming_workbook(path, lineup=lineup, assumptions=assumptions, parameters=TRIM_PARAMS,
-                            run_info=RUN_INFO, library=result)
-    return trimming.calc_trimming_headline(result)
+    report = build_trimming_report(lineup=lineup, assumptions=assumptions, **TRIM_PARAMS)
+    write_trimming_workbook(path, report, run_info=RUN_INFO)
+    return report.headline
 
 
 def write_milestones(path: Path, lineup, assumptions, values) -> dict:
-    result = milestones.calc_milestones(lineup, values, launch_delay_years=1)
-    write_milestones_workbook(path, lineup=lineup, assumptions=assumptions,
-                              parameters=MILESTONE_PARAMS, run_info=RUN_INFO, library=result)
-    return milestones.calc_milestones_headline(result, values)
+    report = build_milestones_report(lineup=lineup, assumptions=assumptions, **MILESTONE_PARAMS)
+    write_milestones_workbook(path, report, run_info=RUN_INFO)
+    return report.headline
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +161,12 @@ def test_structure_names_formulas_and_print_setup(books, inputs, report):
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames[:3] == ["Cover", "Assumptions", "Data"] and wb.sheetnames[-1] == "Checks"
     assert wb.calculation.fullCalcOnLoad
-    for key in inputs[1].index:
+    used = [k for k in inputs[1].index if REPORT_SPECS[report].uses_assumption(k)]
+    assert used
+    for key in used:  # every assumption the report uses, and only those (registry assumption_keys)
         assert key in wb.defined_names, key
+    listed = {row[0] for row in wb["Assumptions"].iter_rows(min_row=2, values_only=True)}
+    assert listed & set(inputs[1].index) == set(used)
     assert "checks_ok" in wb.defined_names
     assert wb["Data"].tables and wb["Data"].freeze_panes == "B2"
     for ws in wb.worksheets:
@@ -191,8 +189,11 @@ def test_failed_write_keeps_previous_file(tmp_path, inputs):
     path = tmp_path / "savings.xlsx"
     write_savings(path, lineup, assumptions, values)
     before = path.read_bytes()
-    with pytest.raises(ReportError):
-        write_savings(path, lineup, assumptions.drop(index="dev_lead_years"), values)
+    report = build_savings_report(lineup=lineup, assumptions=assumptions, **SAVINGS_PARAMS)
+    broken = dataclasses.replace(report, inputs=dataclasses.replace(
+        report.inputs, assumptions=report.assumptions.drop(index="dev_lead_years")))
+    with pytest.raises(ReportError):  # a formula names an assumption the sheet lacks
+        write_savings_workbook(path, broken, run_info=RUN_INFO)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["savings.xlsx"]
 
@@ -223,7 +224,7 @@ def test_libreoffice_assumption_change_moves_totals(tmp_path, inputs):
     wb[sheet][ref.replace("$", "")].value = 0.30
     edited = tmp_path / "edited.xlsx"
     wb.save(edited)
-    expected = savings_library(lineup, values, {**SAVINGS_PARAMS, "max_saving_rate": 0.30})
+    expected = savings_library(lineup, assumptions, {**SAVINGS_PARAMS, "max_saving_rate": 0.30})
     got = lo.recalculate(edited, tmp_path / "lo")
     assert lo.error_cells(got) == []
     for key in ("total_savings_eur_m", "savings_pct", "npv_savings_eur_m", "total_savings_report_ccy_m"):

@@ -148,7 +148,7 @@ BROKEN: list[tuple[str, Callable[[Path], Path], list[str]]] = [
     ("csv-semicolons", raw_bytes(raw().to_csv(index=False, sep=";").encode(), "lineup.csv"),
      ["separated by ';'", "commas"]),
     ("bad-assumptions-sheet", xlsx(edit_ws=_assumptions_bad),
-     ["[assumptions] row 2", "'value'", "eight percent", "discount_rate", "from 0 to 1"]),
+     ["[assumptions] row 2", "'value'", "eight percent", "discount_rate", "from 0 to 0.5"]),
     # values
     ("text-in-volume", csv(lambda: edit(0, "annual_volume", "many")),
      ["row 2", "'annual_volume'", "'many'", "number of units >= 0"]),

@@ -144,7 +144,7 @@ def test_assumptions_sheet_overrides_and_rejects(tmp_path, capsys):
     with pytest.raises(InputError) as exc:
         load_assumptions(path)
     text = exc.value.report()
-    assert "did you mean 'max_saving_rate'" in text and "from 0 to 1" in text
+    assert "did you mean 'max_saving_rate'" in text and "from 0 to 0.5" in text
     ws.delete_rows(ws.max_row - 1, 2)
     wb.save(path)
     a = load_assumptions(path)

@@ -19,7 +19,7 @@ from alliance_fin.inputs.scenario import (
     move_launch,
     set_assumption,
 )
-from alliance_fin.present import report as tables
+from alliance_fin.present import savings as tables
 
 ASSUMPTIONS = load.load_assumptions()
 A = load.assumption_values(ASSUMPTIONS)  # B: D = 600 EUR m, C = 12,000 EUR; C: D = 900, C = 18,000

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 
 import alliance_fin as af  # noqa: E402
 from alliance_fin.present import plots  # noqa: E402
-from alliance_fin.present.operations import TIMELINE_MAX_MODELS  # noqa: E402
+from alliance_fin.present.milestones import TIMELINE_MAX_MODELS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

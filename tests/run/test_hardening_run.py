@@ -25,7 +25,7 @@ import pytest
 from openpyxl import load_workbook
 
 from alliance_fin.cli import main
-from alliance_fin.present.operations import build_milestones_report
+from alliance_fin.present.milestones import build_milestones_report
 from alliance_fin.run import publish, runner
 from alliance_fin.run.execute import run_report_job
 from alliance_fin.run.outputs import write_report_outputs

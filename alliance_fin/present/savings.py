@@ -1,0 +1,157 @@
+"""The savings report: the engines' results as presentation tables, readings and checks.
+
+Method: :mod:`alliance_fin.engines.savings`; the object returned: :class:`alliance_fin.present.report.Report`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from alliance_fin.engines import savings as sv
+from alliance_fin.engines import sensitivity
+from alliance_fin.inputs.load import load_families
+from alliance_fin.inputs.resolve import resolve_inputs
+from alliance_fin.present.report import Report, Section, add_provenance, currency_rate
+
+
+def build_savings_report(*, data_path: str | Path | None = None, scenario: str = "base", currency: str = "EUR",
+                         start_year: int = 2020, end_year: int = 2025, max_saving_rate: float | None = None,
+                         follower_diff_share: float | None = None, discount_rate: float | None = None,
+                         lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None,
+                         **extra: Any) -> Report:
+    """Compute the savings report (see :mod:`alliance_fin.engines.savings` for the method).
+
+    Returns
+    -------
+    Report
+        Tables: ``headline``, ``by_member``, ``by_member_category``, ``by_family``, ``by_category``,
+        ``by_year``, ``waterfall``, ``sensitivity``, ``tornado``, ``models`` (money in ``currency``
+        millions).
+    """
+    params = dict(scenario=scenario, currency=currency, start_year=start_year, end_year=end_year,
+                  max_saving_rate=max_saving_rate, follower_diff_share=follower_diff_share,
+                  discount_rate=discount_rate, **extra)
+    inputs = resolve_inputs(data_path, params, lineup=lineup, assumptions=assumptions)
+    lineup, values, params = inputs.lineup, inputs.values, inputs.parameters
+    max_saving_rate, follower_diff_share, discount_rate = (
+        params["max_saving_rate"], params["follower_diff_share"], params["discount_rate"])
+    models = sv.calc_model_savings(lineup, values)
+    by_year = sv.calc_savings_by_year(models, values, start_year=start_year, end_year=end_year)
+    headline = sv.calc_headline(models, by_year, values, start_year=start_year, currency=currency)
+    unit = f"{currency} m"
+    money = f"savings_{currency}_m"
+
+    rate = currency_rate(currency, values)
+
+    def conv(x):
+        return x * rate
+
+    cat = by_year.pivot_table(index="year", columns="category", values="saving_eur_m", aggfunc="sum",
+                              fill_value=0.0).reindex(columns=["development", "production", "other"], fill_value=0.0)
+    cat = conv(cat)
+    cat["total"] = cat.sum(axis=1)
+    cat["cumulative"] = cat["total"].cumsum()
+
+    member_cat = by_year.groupby(["member", "category"], as_index=False)["saving_eur_m"].sum()
+    member_cat["saving"] = conv(member_cat["saving_eur_m"])
+    by_member = member_cat.pivot_table(index="member", columns="category", values="saving", aggfunc="sum",
+                                       fill_value=0.0).reindex(columns=["development", "production", "other"],
+                                                               fill_value=0.0)
+    by_member["total"] = by_member.sum(axis=1)
+    by_member = by_member.sort_values("total", ascending=False)
+    dev = models.groupby("member")[["standalone_dev_eur_m", "dev_saving_eur_m"]].sum()
+    by_member["investment_reduction_share"] = (dev["dev_saving_eur_m"] / dev["standalone_dev_eur_m"]).reindex(
+        by_member.index)
+
+    fam_names = load_families()["family_name"]
+    fam = models[models["family_id"] != ""]
+    fam_window = by_year[by_year["family_id"] != ""].groupby("family_id")["saving_eur_m"].sum()
+    by_family = fam.groupby("family_id").agg(
+        leader=("member", lambda s: ""), models=("model_name", "count"),
+        standalone_dev_eur_m=("standalone_dev_eur_m", "sum"), dev_saving_eur_m=("dev_saving_eur_m", "sum"),
+        reduction_rate=("family_reduction_rate", "first"), capped_rate=("dev_saving_rate", "max"))
+    leaders = fam[fam["role"] == "leader"].reset_index().set_index("family_id")
+    by_family["leader"] = leaders["member"] + " " + leaders["model_name"]
+    by_family.insert(0, "family", fam_names.reindex(by_family.index).fillna(""))
+    by_family["window_saving"] = conv(fam_window.reindex(by_family.index).fillna(0.0))
+    by_family["standalone_dev"] = conv(by_family.pop("standalone_dev_eur_m"))
+    by_family["dev_saving"] = conv(by_family.pop("dev_saving_eur_m"))
+    by_family = by_family.sort_values("window_saving", ascending=False)
+
+    by_category = conv(by_year.groupby("category")["saving_eur_m"].sum()).reindex(
+        ["development", "production", "other"]).fillna(0.0).to_frame(money)
+    by_category["share"] = by_category[money] / by_category[money].sum() if by_category[money].sum() else 0.0
+
+    scheme_totals = models.groupby("scheme")["dev_saving_eur_m"].sum()
+    waterfall = pd.DataFrame([
+        {"step": "standalone investment", "value": models["standalone_dev_eur_m"].sum(), "kind": "total"},
+        {"step": "leader-follower families", "value": -scheme_totals.get("family", 0.0), "kind": "delta"},
+        {"step": "common platforms", "value": -scheme_totals.get("platform", 0.0), "kind": "delta"},
+        {"step": "scheme investment", "value": models["scheme_dev_eur_m"].sum(), "kind": "total"},
+    ])
+    waterfall["value"] = conv(waterfall["value"])
+
+    grid = conv(sensitivity.calc_sensitivity_grid(lineup, values, start_year=start_year, end_year=end_year))
+    tornado = sensitivity.calc_tornado(lineup, values, start_year=start_year, end_year=end_year).head(10)
+    tornado = tornado.assign(total_low=conv(tornado["total_low_eur_m"]), total_high=conv(tornado["total_high_eur_m"]))
+
+    model_table = models.reset_index()[["model_id", "member", "model_name", "family_id", "role", "scheme",
+                                        "standalone_dev_eur_m", "dev_saving_rate", "dev_saving_eur_m",
+                                        "annual_production_saving_eur_m", "annual_other_saving_eur_m"]]
+    for col in ("standalone_dev_eur_m", "dev_saving_eur_m", "annual_production_saving_eur_m",
+                "annual_other_saving_eur_m"):
+        model_table[col.replace("_eur_m", "")] = conv(model_table.pop(col))
+
+    hl = headline
+    top = by_member.index[0] if len(by_member) else "-"
+    big_family = by_family.index[0] if len(by_family) else "-"
+    sections = {
+        "headline": Section("Headline", (
+            f"Over {start_year}-{end_year} the scheme saves **{hl['total_savings_report_ccy_m']:,.0f} {unit}** "
+            f"(NPV at {discount_rate:.0%}: {conv(hl['npv_savings_eur_m']):,.0f} {unit}). Development investment "
+            f"falls by **{hl['savings_pct']:.1%}** across the line-up, against a ceiling of {max_saving_rate:.0%} "
+            "per model (\"up to 40%\", 27 May 2020 announcement, S:1)."), table="headline"),
+        "by_member": Section("Savings by member", (
+            f"{top} gains most. Development savings fall in the {int(values['dev_lead_years'])} years before a "
+            "launch; production and other savings accrue every year a model is on sale."),
+            table="by_member", plot="plot_savings_by_member", plot_table="by_member_category"),
+        "by_family": Section("Savings by twin family", (
+            f"Family {big_family} saves most in the window. `reduction_rate` is the family's uncapped investment "
+            f"reduction 1 - (D_leader + {follower_diff_share:.0%} x sum D_followers) / sum D; `capped_rate` is "
+            f"after the {max_saving_rate:.0%} ceiling."), table="by_family"),
+        "by_year": Section("Savings by year and category", (
+            f"Cumulative savings reach {cat['cumulative'].iloc[-1]:,.0f} {unit} by {end_year}."
+            if len(cat) else "No savings in the window."), table="by_year", plot="plot_savings_by_year"),
+        "waterfall": Section("From standalone to scheme investment", (
+            "Development investment of every model in the line-up, standalone versus under the scheme "
+            "(lifetime, not only the window)."), table="waterfall", plot="plot_waterfall"),
+        "sensitivity": Section("Sensitivity: ceiling x follower differentiation", (
+            "Window savings for each pair of ceiling (rows) and follower differentiation share (columns); "
+            "all other assumptions at their values."), table="sensitivity", plot="plot_sensitivity_heatmap"),
+        "tornado": Section("What moves the total", (
+            "Each assumption moved 20% down and up, one at a time; the ten with the widest range."),
+            table="tornado", plot="plot_tornado"),
+        "models": Section("Per model", "Every model with its scheme, rate and savings.", table="models"),
+    }
+    head_table = pd.DataFrame({"figure": [
+        f"Total savings {start_year}-{end_year} ({unit})", f"NPV of savings ({unit})",
+        "Development investment reduction (share)", "Total savings (EUR m)"],
+        "value": [hl["total_savings_report_ccy_m"], conv(hl["npv_savings_eur_m"]), hl["savings_pct"],
+                  hl["total_savings_eur_m"]]})
+    tables = {
+        "headline": head_table, "by_member": by_member, "by_member_category": member_cat,
+        "by_family": by_family, "by_category": by_category, "by_year": cat, "waterfall": waterfall,
+        "sensitivity": grid, "tornado": tornado, "models": model_table,
+    }
+    checks = {k: float(v) for k, v in headline.items()}
+    checks["by_member"] = {str(k): float(v) for k, v in by_year.groupby("member")["saving_eur_m"].sum().items()}
+    checks["by_year"] = {int(k): float(v) for k, v in by_year.groupby("year")["saving_eur_m"].sum().items()}
+    results = {"model_savings": models, "by_year": by_year, "checks": checks}
+    add_provenance("savings", inputs, tables, sections)
+    return Report("savings", inputs, {k: float(v) for k, v in hl.items()}, tables,
+                  results, sections)
+
+
