@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from alliance_fin.errors import InputError, ParameterError
+from alliance_fin.inputs import bounds
 from alliance_fin.inputs.schema import as_flags
 
 #: Years a report window (and a cut) may fall in.
-YEAR_FIRST, YEAR_LAST = 2000, 2035
+YEAR_FIRST, YEAR_LAST = bounds.YEAR_FIRST, bounds.YEAR_LAST
 _NEEDED = ("model_id", "member", "segment", "region", "family_id", "role",
            "launch_year", "end_year", "annual_volume")
 

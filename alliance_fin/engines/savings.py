@@ -38,7 +38,7 @@ CURRENCIES = {"EUR": None, "GBP": "fx_eur_gbp", "JPY": "fx_eur_jpy", "USD": "fx_
 
 CATEGORIES = ("development", "production", "other")
 AGG_KEYS = ("model_id", "member", "family_id", "segment", "region", "year", "category")
-YEAR_RANGE = (2000, 2035)
+YEAR_RANGE = (bounds.YEAR_FIRST, bounds.YEAR_LAST)
 LABEL_COLS = ("member", "brand", "model_name", "family_id", "role", "segment", "region")
 REQUIRED_COLS = ("model_id", *LABEL_COLS, "launch_year", "end_year", "annual_volume")
 

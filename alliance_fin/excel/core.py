@@ -22,7 +22,6 @@ import math
 import numbers
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from alliance_fin.errors import ReportError
 from alliance_fin.excel.style import STYLE, number_format
+from alliance_fin.files import write_atomic
 
 __all__ = [
     "Book",
@@ -135,18 +135,8 @@ def created_time(run_info: Mapping[str, Any] | None = None) -> datetime:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` whole or not at all (:func:`alliance_fin.files.write_atomic`)."""
+    write_atomic(path, data)
 
 
 def _normalise_zip(data: bytes, when: datetime) -> bytes:

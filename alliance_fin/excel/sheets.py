@@ -25,10 +25,10 @@ from alliance_fin.excel.core import (
     write_bytes_atomic,
 )
 from alliance_fin.excel.style import STYLE, unit_format
+from alliance_fin.inputs.schema import MEMBERS as MEMBER_ORDER
 from alliance_fin.present.report import Report
 
 Check = tuple[str, float, Formula]
-MEMBER_ORDER = ("Renault", "Nissan", "Mitsubishi")
 
 
 def members_in_order(lineup: pd.DataFrame) -> list[str]:

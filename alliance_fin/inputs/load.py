@@ -8,7 +8,6 @@ rule. Nothing here calculates or writes reports.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import io
 import math
 import re
@@ -20,6 +19,7 @@ import pandera.pandas as pa
 
 from alliance_fin import paths
 from alliance_fin.errors import InputError
+from alliance_fin.files import sha256_file
 from alliance_fin.inputs import bounds
 from alliance_fin.inputs.schema import (
     FLOAT_COLUMNS,
@@ -451,8 +451,7 @@ def load_families() -> pd.DataFrame:
 
 def file_sha256(path: str | Path | None) -> str:
     """SHA-256 of a data file (the packaged line-up when None)."""
-    data = Path(path or paths.LINEUP_CSV).read_bytes()
-    return hashlib.sha256(data).hexdigest()
+    return sha256_file(path or paths.LINEUP_CSV)
 
 
 def describe_data(path: str | Path | None, lineup: pd.DataFrame) -> Mapping[str, object]:

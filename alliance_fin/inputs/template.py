@@ -8,8 +8,6 @@ Sheets: ``models`` (headers, drop-downs for member, role, common_platform and tr
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from alliance_fin.files import write_atomic
 from alliance_fin.inputs.load import load_assumptions, load_lineup
 from alliance_fin.inputs.schema import (
     COLUMN_HELP,
@@ -113,12 +112,4 @@ def write_template(path: str | Path, example: bool = False) -> Path:
     path = Path(path)
     buffer = io.BytesIO()
     build_template(example).save(buffer)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, buffer.getvalue())

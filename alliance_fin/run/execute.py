@@ -30,6 +30,7 @@ from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 from papermill.exceptions import PapermillExecutionError  # noqa: E402
 
+from alliance_fin.files import write_atomic  # noqa: E402
 from alliance_fin.run.html_export import write_html  # noqa: E402
 
 __all__ = ["IPCKernelManager", "KERNEL_DIR_ENV", "run_report_job"]
@@ -180,9 +181,7 @@ def _normalise(nb: nbformat.NotebookNode, job: dict[str, Any], name: str) -> Non
 
 
 def _write_nb(nb: nbformat.NotebookNode, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(nb, str(tmp))
-    os.replace(tmp, path)
+    write_atomic(path, nbformat.writes(nb) + "\n")
 
 
 def run_report_job(job: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import html
-import os
 import sys
-import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -29,6 +27,7 @@ from nbconvert import HTMLExporter  # noqa: E402
 from nbconvert.preprocessors import TagRemovePreprocessor  # noqa: E402
 
 from alliance_fin import __version__  # noqa: E402
+from alliance_fin.files import write_atomic  # noqa: E402
 from alliance_fin.paths import TEMPLATES_DIR  # noqa: E402
 
 __all__ = ["build_html", "build_index_html", "get_exporter", "write_html"]
@@ -172,18 +171,7 @@ def write_html(
     text = build_html(nb, title=title, scenario=scenario, run_id=run_id, created=created,
                       data_file=data_file)
     out_path = Path(out_path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp made it private
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out_path
+    return write_atomic(out_path, text)
 
 
 def _fmt_value(key: str, value: object) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from alliance_fin.errors import ParameterError
+from alliance_fin.files import write_atomic
 
 #: Files of a bundle a run may replace in an existing ``--out`` folder (with ``--force``).
 BUNDLE_FILES = ("manifest.json", "index.html")
@@ -24,10 +25,8 @@ REPORT_SUFFIXES = (".xlsx", ".html", ".ipynb", ".failed.ipynb")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and one rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all (:func:`alliance_fin.files.write_atomic`)."""
+    write_atomic(path, text)
 
 
 def exchange_folders(a: Path, b: Path) -> bool:

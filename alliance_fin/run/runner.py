@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import json
 import multiprocessing
 import os
@@ -31,6 +30,7 @@ from tqdm import tqdm
 
 from alliance_fin import __version__, paths
 from alliance_fin.errors import InputError, ParameterError
+from alliance_fin.files import sha256_file, write_atomic
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.run.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
 from alliance_fin.run.publish import BUNDLE_FILES, claim_out, publish_bundle, release_out, write_text_atomic
@@ -89,14 +89,6 @@ def _created() -> tuple[datetime, bool]:
     return datetime.now(UTC).replace(microsecond=0), False
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check_data(data: str | None) -> tuple[dict[str, Any], dict[str, float], list[str]]:
     """Validate the data file with load.py; return data info, assumption values, problems.
 
@@ -114,7 +106,7 @@ def _check_data(data: str | None) -> tuple[dict[str, Any], dict[str, float], lis
 @functools.lru_cache(maxsize=8)
 def _check_data_once(data: str | None, resolved: str, size: int, mtime_ns: int):
     path = Path(resolved)
-    info: dict[str, Any] = {"path": str(path), "sha256": _sha256(path), "rows": None,
+    info: dict[str, Any] = {"path": str(path), "sha256": sha256_file(path), "rows": None,
                             "inject": str(path) if data else "", "label": str(data) if data else "packaged default line-up"}
     from alliance_fin.inputs import load
 
@@ -283,9 +275,7 @@ def _worker(job: dict[str, Any], result_file: str, kernel_dir: str) -> None:
     except BaseException as exc:  # a bug of ours: still report it as a failure
         result = {"report": job["report"], "status": "failed", "seconds": 0.0, "outputs": [],
                   "headline": {}, "error": f"{job['report']}: {type(exc).__name__}: {exc}"}
-    tmp = result_file + ".tmp"
-    Path(tmp).write_text(json.dumps(result), encoding="utf-8")
-    os.replace(tmp, result_file)
+    write_atomic(result_file, json.dumps(result))
 
 
 def _jobs(plan: RunPlan, staging: Path) -> list[dict[str, Any]]:
@@ -379,7 +369,7 @@ def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) 
             res["report"]: {
                 "status": res["status"],
                 "seconds": res["seconds"],
-                "outputs": {name: _sha256(staging / name) for name in res["outputs"]},
+                "outputs": {name: sha256_file(staging / name) for name in res["outputs"]},
                 "headline": res["headline"],
                 "error": res.get("error"),
             }
