@@ -21,10 +21,10 @@ from alliance_fin import paths
 from alliance_fin.errors import InputError
 from alliance_fin.files import sha256_file
 from alliance_fin.inputs import bounds
+from alliance_fin.inputs.rules import Problem, cell_problems, cross_row_problems, excel_row, short
 from alliance_fin.inputs.schema import (
     FLOAT_COLUMNS,
     INT_COLUMNS,
-    MEMBERS,
     OPTIONAL_COLUMNS,
     PROVENANCE_SUFFIX,
     REQUIRED_COLUMNS,
@@ -34,13 +34,12 @@ from alliance_fin.inputs.schema import (
 
 MODELS_SHEET = "models"
 ASSUMPTIONS_SHEET = "assumptions"
-MAX_PROBLEMS_PER_RULE = 20
 XLSX_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML and legacy .xls
 
 
 # --------------------------------------------------------------------------- reading
-def _cell_text(value: object) -> str:
+def cell_text(value: object) -> str:
     """One cell as the text a user typed: 2020.0 -> '2020', None/NaN -> ''."""
     if value is None:
         return ""
@@ -94,10 +93,10 @@ def _read_xlsx(path: Path, sheet: str, head: bytes, *, required: bool) -> tuple[
     except InputError:
         raise
     except Exception as exc:  # a damaged workbook can fail anywhere in openpyxl's parser
-        raise InputError(f"{path}: cannot be read as a workbook ({type(exc).__name__}: {_short(str(exc))}); "
+        raise InputError(f"{path}: cannot be read as a workbook ({type(exc).__name__}: {short(str(exc))}); "
                          "open and save it again in Excel, or export the sheet as CSV") from None
-    frame = frame.map(_cell_text)
-    frame.columns = [_cell_text(c) for c in frame.columns]
+    frame = frame.map(cell_text)
+    frame.columns = [cell_text(c) for c in frame.columns]
     return frame, f"{path.name} [{sheet}]"
 
 
@@ -136,45 +135,7 @@ def _read_csv(path: Path, head: bytes) -> pd.DataFrame:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[],
                            skipinitialspace=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: cannot be read as CSV ({_short(str(exc).strip())})") from None
-
-
-def _short(text: str, limit: int = 80) -> str:
-    """Long cell values shortened for messages: the start, then the length."""
-    return text if len(text) <= limit else f"{text[:60]}... ({len(text):,} characters)"
-
-
-# --------------------------------------------------------------------------- messages
-def _excel_row(index: int) -> int:
-    return int(index) + 2
-
-
-def _pandera_problems(err: pa.errors.SchemaErrors, frame: pd.DataFrame, where: str) -> list[str]:
-    cases = err.failure_cases
-    problems: list[str] = []
-    counts: dict[tuple[str, str], int] = {}
-    for row in cases.itertuples(index=False):
-        column = str(row.column)
-        rule = str(row.check)
-        idx = row.index
-        if idx is None or (isinstance(idx, float) and math.isnan(idx)):
-            problems.append(f"{where}: column '{column}': {rule}")
-            continue
-        key = (column, rule)
-        counts[key] = counts.get(key, 0) + 1
-        if counts[key] > MAX_PROBLEMS_PER_RULE:
-            continue
-        value = frame.at[idx, column]
-        hint = ""
-        if column == "member" and value.strip():
-            close = difflib.get_close_matches(value.strip().title(), MEMBERS, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-        shown = repr(value) if len(value) <= 80 else _short(value)
-        problems.append(f"{where} row {_excel_row(idx)}, column '{column}': value {shown} {rule}{hint}")
-    for (column, rule), n in counts.items():
-        if n > MAX_PROBLEMS_PER_RULE:
-            problems.append(f"{where}: column '{column}': {n - MAX_PROBLEMS_PER_RULE} more rows where the value {rule}")
-    return problems
+        raise InputError(f"{path}: cannot be read as CSV ({short(str(exc).strip())})") from None
 
 
 # --------------------------------------------------------------------------- line-up
@@ -216,51 +177,6 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _cross_row_problems(df: pd.DataFrame, where: str, segments: set[str] | None) -> list[str]:
-    problems: list[str] = []
-    row = {i: _excel_row(i) for i in df.index}
-    # Unique ids, also after ignoring case and surrounding spaces.
-    norm = df["model_id"].str.strip().str.lower()
-    repeated = norm.duplicated(keep=False)  # group only the repeated ids: fast on large line-ups
-    for _, group in df[repeated].groupby(norm[repeated], sort=True):
-        if len(group) > 1:
-            rows = ", ".join(str(row[i]) for i in group.index)
-            ids = ", ".join(repr(v) for v in group["model_id"])
-            problems.append(f"{where} rows {rows}, column 'model_id': duplicate id {ids} (ids must be unique, "
-                            "ignoring case and spaces)")
-    for i in df.index[(df["launch_year"] > df["end_year"]).fillna(False)]:
-        problems.append(f"{where} row {row[i]}, column 'launch_year': value {df.at[i, 'launch_year']} is after "
-                        f"end_year {df.at[i, 'end_year']} (launch_year must be <= end_year)")
-    if segments is not None:
-        for i in df.index[~df["segment"].isin(sorted(segments))]:
-            problems.append(
-                f"{where} row {row[i]}, column 'segment': value {df.at[i, 'segment']!r} has no cost "
-                f"assumptions (known segments: {', '.join(sorted(segments))}); use a known segment"
-            )
-    fam = df["family_id"].str.strip()
-    for i in df.index[(fam == "") & df["role"].isin(["leader", "follower"])]:
-        problems.append(f"{where} row {row[i]}, column 'family_id': a {df.at[i, 'role']} must belong to a family "
-                        "(empty family_id); give it a family_id or make it standalone")
-    for i in df.index[(fam != "") & (df["role"] == "standalone")]:
-        problems.append(f"{where} row {row[i]}, column 'role': model in family {df.at[i, 'family_id']!r} is "
-                        "'standalone'; family models are leader or follower")
-    in_family = df[fam != ""]
-    leader_count = (in_family["role"] == "leader").groupby(fam[fam != ""]).sum()
-    bad = set(leader_count.index[leader_count != 1])
-    bad_rows = fam.isin(bad) & (fam != "")
-    for family, group in df[bad_rows].groupby(fam[bad_rows], sort=True):
-        leaders = group.index[group["role"] == "leader"]
-        rows = ", ".join(str(row[i]) for i in group.index)
-        if len(leaders) == 0:
-            problems.append(f"{where} rows {rows}, column 'role': family {family!r} has no leader "
-                            "(each family needs exactly one leader)")
-        elif len(leaders) > 1:
-            lrows = ", ".join(str(row[i]) for i in leaders)
-            problems.append(f"{where} rows {lrows}, column 'role': family {family!r} has {len(leaders)} leaders "
-                            "(each family needs exactly one leader)")
-    return problems
-
-
 def validate_lineup(frame: pd.DataFrame, where: str = "line-up",
                     segments: set[str] | None = None) -> pd.DataFrame:
     """Validate a raw all-text line-up frame and return it typed.
@@ -293,17 +209,31 @@ def validate_lineup(frame: pd.DataFrame, where: str = "line-up",
     if problems:
         raise InputError(f"{where}: {len(problems)} problem(s) with the columns", problems)
     frame = frame.reset_index(drop=True).astype(str)
-    try:
-        lineup_schema(list(frame.columns)).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        problems += _pandera_problems(err, frame, where)
-    typed = _typed(frame)
-    problems += _cross_row_problems(typed, where, segments)
+    typed, found = lineup_problems(frame, segments)
+    problems += [p.render(where) for p in found]
     if problems:
         raise InputError(f"{where}: {len(problems)} problem(s) found", problems)
     for col in INT_COLUMNS:
         typed[col] = typed[col].astype("int64")
     return typed
+
+
+def lineup_problems(frame: pd.DataFrame, segments: set[str] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Every cell and cross-row problem of a raw all-text line-up with the known columns.
+
+    Returns
+    -------
+    tuple
+        ``(typed, problems)``: the frame typed leniently (bad cells ``<NA>``) and the
+        :class:`~alliance_fin.inputs.rules.Problem` list, rows as the frame's index labels.
+    """
+    problems: list[Problem] = []
+    try:
+        lineup_schema(list(frame.columns)).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        problems += cell_problems(err, frame)
+    typed = _typed(frame)
+    return typed, problems + cross_row_problems(typed, segments)
 
 
 def load_lineup(path: str | Path | None = None, assumptions: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -367,7 +297,7 @@ def load_assumptions(path: str | Path | None = None) -> pd.DataFrame:
         if key not in base.index:
             close = difflib.get_close_matches(key, list(base.index), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"{where} row {_excel_row(i)}, column 'key': unknown assumption {key!r}{hint}")
+            problems.append(f"{where} row {excel_row(i)}, column 'key': unknown assumption {key!r}{hint}")
             continue
         try:
             number = float(value)
@@ -375,7 +305,7 @@ def load_assumptions(path: str | Path | None = None) -> pd.DataFrame:
             number = float("nan")
         rule = bounds.check(key, number)
         if rule:
-            problems.append(f"{where} row {_excel_row(i)}, column 'value': value {value!r} for {key} must be {rule}")
+            problems.append(f"{where} row {excel_row(i)}, column 'value': value {value!r} for {key} must be {rule}")
             continue
         if number == base.loc[key, "value"]:
             continue  # same as the default: keep the default's provenance

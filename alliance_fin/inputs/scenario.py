@@ -32,15 +32,15 @@ import difflib
 import html
 import math
 import numbers
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from alliance_fin.errors import InputError, ParameterError
-from alliance_fin.inputs.load import _cell_text, _cross_row_problems, load_assumptions, validate_lineup
+from alliance_fin.errors import ParameterError
+from alliance_fin.inputs.load import cell_text, lineup_problems, load_assumptions
+from alliance_fin.inputs.rules import cross_row_problems
 from alliance_fin.inputs.schema import OPTIONAL_COLUMNS, PROVENANCE_SUFFIX, REQUIRED_COLUMNS, YEAR_MAX, YEAR_MIN
 
 PROVENANCE = "scenario"
@@ -96,17 +96,7 @@ def _start(lineup: pd.DataFrame | ScenarioEdit) -> tuple[pd.DataFrame, list[str]
 
 def _problems(frame: pd.DataFrame, segments: set[str] | None = None) -> list[str]:
     """The loader's cross-row rules (called, not copied), naming models instead of rows."""
-    return _name_rows(_cross_row_problems(frame, WHERE, segments), frame)
-
-
-def _name_rows(problems: list[str], frame: pd.DataFrame) -> list[str]:
-    """``scenario row 3, ...`` (Excel numbering: row = index + 2) -> ``scenario model N01 Qashqai J11, ...``."""
-
-    def models(match: re.Match) -> str:
-        labels = [_label(frame, int(r) - 2) for r in match.group(1).split(", ")]
-        return f"{WHERE} model{'s' if len(labels) > 1 else ''} {', '.join(labels)},"
-
-    return [re.sub(rf"^{WHERE} rows? ([\d, ]+),", models, p) for p in problems]
+    return [p.render(WHERE, lambda i: _label(frame, i)) for p in cross_row_problems(frame, segments)]
 
 
 def _finish(frame: pd.DataFrame, changes: list[str], what: str, segments: set[str] | None = None) -> ScenarioEdit:
@@ -472,12 +462,10 @@ def add_model(lineup: pd.DataFrame | ScenarioEdit, *,
     row.setdefault("role", "follower" if str(row["family_id"]).strip() else "standalone")
     # The whole line-up goes through the loader, so the new row meets the input file's rules.
     cols = [c for c in frame.columns if c in allowed or c.endswith(PROVENANCE_SUFFIX)]
-    new_raw = {c: PROVENANCE if c.endswith(PROVENANCE_SUFFIX) else _cell_text(row.get(c, "")) for c in cols}
-    raw = pd.concat([frame[cols].astype(object).map(_cell_text), pd.DataFrame([new_raw])], ignore_index=True)
-    try:
-        typed = validate_lineup(raw, WHERE, _segments(assumptions))
-    except InputError as err:
-        problems += _name_rows(err.problems or [err.message], raw)
+    new_raw = {c: PROVENANCE if c.endswith(PROVENANCE_SUFFIX) else cell_text(row.get(c, "")) for c in cols}
+    raw = pd.concat([frame[cols].astype(object).map(cell_text), pd.DataFrame([new_raw])], ignore_index=True)
+    typed, found = lineup_problems(raw, _segments(assumptions))
+    problems += [p.render(WHERE, lambda i: _label(raw, i)) for p in found]
     if problems:
         raise ParameterError(f"cannot add model {fields.get('model_id', '?')!r}", problems)
     new = {c: typed.at[len(raw) - 1, c] if c in typed.columns else "" for c in frame.columns}

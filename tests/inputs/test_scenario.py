@@ -33,7 +33,7 @@ NEW_MODEL = dict(model_id="M12", member="Mitsubishi", brand="Mitsubishi", model_
 
 def text(frame: pd.DataFrame) -> pd.DataFrame:
     """A typed line-up as the all-text frame a CSV gives (for a round trip through the loader)."""
-    out = frame.astype(object).map(load._cell_text)
+    out = frame.astype(object).map(load.cell_text)
     out["common_platform"] = np.where(frame["common_platform"], "yes", "no")
     return out
 

@@ -1,0 +1,134 @@
+"""The line-up's rules as structured problems: which rows, which column, what is wrong.
+
+A :class:`Problem` names frame rows (0-based index labels), not message text, so each caller
+renders it in its own words: the loader as Excel rows of a file (``lineup.xlsx [models] row 3,
+column 'role': ...``), the scenario helpers as models (``scenario model N01 Qashqai J11, ...``).
+Cell rules come from pandera (:func:`alliance_fin.inputs.schema.lineup_schema`); the cross-row
+rules (unique ids, one leader per family, ...) are here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from alliance_fin.inputs.schema import MEMBERS
+
+#: Cell problems listed per (column, rule); the rest are counted in one line.
+MAX_PROBLEMS_PER_RULE = 20
+
+
+def excel_row(index: int) -> int:
+    """The Excel row number of frame row ``index`` (the header is row 1)."""
+    return int(index) + 2
+
+
+def short(text: str, limit: int = 80) -> str:
+    """Long cell values shortened for messages: the start, then the length."""
+    return text if len(text) <= limit else f"{text[:60]}... ({len(text):,} characters)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule.
+
+    Attributes
+    ----------
+    rows : tuple of int
+        Frame index labels of the rows involved (empty for a whole-column problem).
+    column : str
+        The column the rule is about.
+    text : str
+        What is wrong and what is allowed, e.g. ``"value 'x' must be one of ..."``.
+    """
+
+    rows: tuple[int, ...]
+    column: str
+    text: str
+
+    def render(self, where: str, label: Callable[[int], str] | None = None) -> str:
+        """The message: rows as Excel rows of ``where``, or as ``label(row)`` (e.g. a model name)."""
+        if not self.rows:
+            return f"{where}: column '{self.column}': {self.text}"
+        plural = "s" if len(self.rows) > 1 else ""
+        if label is None:
+            return f"{where} row{plural} {', '.join(str(excel_row(i)) for i in self.rows)}, column '{self.column}': {self.text}"
+        return f"{where} model{plural} {', '.join(label(i) for i in self.rows)}, column '{self.column}': {self.text}"
+
+
+def cell_problems(err: pa.errors.SchemaErrors, frame: pd.DataFrame) -> list[Problem]:
+    """pandera's failure cases as problems, at most :data:`MAX_PROBLEMS_PER_RULE` per rule."""
+    problems: list[Problem] = []
+    counts: dict[tuple[str, str], int] = {}
+    for row in err.failure_cases.itertuples(index=False):
+        column, rule, idx = str(row.column), str(row.check), row.index
+        if idx is None or (isinstance(idx, float) and math.isnan(idx)):
+            problems.append(Problem((), column, rule))
+            continue
+        key = (column, rule)
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] > MAX_PROBLEMS_PER_RULE:
+            continue
+        value = frame.at[idx, column]
+        hint = ""
+        if column == "member" and value.strip():
+            close = difflib.get_close_matches(value.strip().title(), MEMBERS, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+        shown = repr(value) if len(value) <= 80 else short(value)
+        problems.append(Problem((int(idx),), column, f"value {shown} {rule}{hint}"))
+    for (column, rule), n in counts.items():
+        if n > MAX_PROBLEMS_PER_RULE:
+            problems.append(Problem((), column, f"{n - MAX_PROBLEMS_PER_RULE} more rows where the value {rule}"))
+    return problems
+
+
+def cross_row_problems(df: pd.DataFrame, segments: set[str] | None) -> list[Problem]:
+    """Rules across rows of a typed line-up: unique ids, years in order, known segments, families.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Typed line-up (``launch_year``/``end_year`` numbers), any index.
+    segments : set of str, optional
+        Segments with cost assumptions; ``None`` skips that rule.
+    """
+    problems: list[Problem] = []
+    # Unique ids, also after ignoring case and surrounding spaces.
+    norm = df["model_id"].str.strip().str.lower()
+    repeated = norm.duplicated(keep=False)  # group only the repeated ids: fast on large line-ups
+    for _, group in df[repeated].groupby(norm[repeated], sort=True):
+        if len(group) > 1:
+            ids = ", ".join(repr(v) for v in group["model_id"])
+            problems.append(Problem(tuple(group.index), "model_id",
+                                    f"duplicate id {ids} (ids must be unique, ignoring case and spaces)"))
+    for i in df.index[(df["launch_year"] > df["end_year"]).fillna(False)]:
+        problems.append(Problem((i,), "launch_year", f"value {df.at[i, 'launch_year']} is after end_year "
+                                f"{df.at[i, 'end_year']} (launch_year must be <= end_year)"))
+    if segments is not None:
+        for i in df.index[~df["segment"].isin(sorted(segments))]:
+            problems.append(Problem((i,), "segment", f"value {df.at[i, 'segment']!r} has no cost assumptions "
+                                    f"(known segments: {', '.join(sorted(segments))}); use a known segment"))
+    fam = df["family_id"].str.strip()
+    for i in df.index[(fam == "") & df["role"].isin(["leader", "follower"])]:
+        problems.append(Problem((i,), "family_id", f"a {df.at[i, 'role']} must belong to a family "
+                                "(empty family_id); give it a family_id or make it standalone"))
+    for i in df.index[(fam != "") & (df["role"] == "standalone")]:
+        problems.append(Problem((i,), "role", f"model in family {df.at[i, 'family_id']!r} is 'standalone'; "
+                                "family models are leader or follower"))
+    in_family = df[fam != ""]
+    leader_count = (in_family["role"] == "leader").groupby(fam[fam != ""]).sum()
+    bad_rows = fam.isin(set(leader_count.index[leader_count != 1])) & (fam != "")
+    for family, group in df[bad_rows].groupby(fam[bad_rows], sort=True):
+        leaders = group.index[group["role"] == "leader"]
+        if len(leaders) == 0:
+            problems.append(Problem(tuple(group.index), "role",
+                                    f"family {family!r} has no leader (each family needs exactly one leader)"))
+        elif len(leaders) > 1:
+            problems.append(Problem(tuple(leaders), "role", f"family {family!r} has {len(leaders)} leaders "
+                                    "(each family needs exactly one leader)"))
+    return problems
