@@ -224,9 +224,9 @@ class DaskExecutor:
 
     def _submit(self, job: dict[str, Any], avoid: str = "") -> Any:
         others = [w for w in self.client.scheduler_info(n_workers=-1)["workers"] if w != avoid] if avoid else None
+        where = {"workers": others, "allow_other_workers": True} if others else {}
         return self.client.submit(run_job_on_worker, job, self.data_future, pure=False,
-                                  key=f"alliance-fin-{job['key']}-{os.urandom(4).hex()}",
-                                  workers=others or None, allow_other_workers=True)
+                                  key=f"alliance-fin-{job['key']}-{os.urandom(4).hex()}", **where)
 
     def run(self, jobs: Sequence[dict[str, Any]], say: Any) -> Iterator[dict[str, Any]]:
         """Submit every job; yield results as tasks complete, after writing their files to staging.
@@ -239,7 +239,7 @@ class DaskExecutor:
         pending = {}
         for n, job in enumerate(jobs):
             pending[self._submit(job)] = (n, 0, time.monotonic())
-        queue = as_completed(list(pending))
+        queue = as_completed(list(pending), loop=self.client.loop)
         try:
             for future in queue:
                 n, attempt, submitted = pending.pop(future)
