@@ -26,8 +26,8 @@ from typing import Any, TextIO
 
 from alliance_fin import __version__, paths
 from alliance_fin.errors import InputError, ParameterError
-from alliance_fin.run.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
 from alliance_fin.run.executors import KILL_GRACE_S, Executor, ProcessPool, make_executor, run_jobs
+from alliance_fin.run.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
 from alliance_fin.run.publish import BUNDLE_FILES, claim_out, publish_bundle, release_out, write_text_atomic
 
 __all__ = ["DEFAULT_TIMEOUT_S", "KILL_GRACE_S", "RunPlan", "RunResult", "build_manifest", "execute_plan",

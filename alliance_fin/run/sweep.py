@@ -37,8 +37,8 @@ import yaml
 
 from alliance_fin import paths
 from alliance_fin.errors import AllianceFinError, ParameterError
-from alliance_fin.run.params import REPORTS, unique_key_loader
 from alliance_fin.run.executors import make_executor, run_jobs
+from alliance_fin.run.params import REPORTS, unique_key_loader
 from alliance_fin.run.publish import claim_out, release_out, write_text_atomic
 from alliance_fin.run.runner import RunPlan, _jobs, _sha256, finish_bundle, notebook_hashes, plan_run
 
