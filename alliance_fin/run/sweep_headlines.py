@@ -133,6 +133,16 @@ def _write_xlsx(path: Path, rows: list[dict[str, Any]]) -> None:
     write_bytes_atomic(path, book.finish(created_time()))
 
 
+def _annotation_format(figure: str) -> str:
+    """Cell labels in the figure's unit: shares and rates in %, money in whole millions."""
+    key = figure.split(".", 1)[-1]
+    if key.endswith(("_share", "_rate", "_pct")) or "_share_" in key:
+        return ".1%"
+    if key.endswith(("_eur_m", "_ccy_m")):
+        return ",.0f"
+    return ".3g"
+
+
 def _heatmaps_html(rows: list[dict[str, Any]], swept: list[str], title: str) -> str:
     """``sweep.html``: for each pair of swept parameters, a heatmap of each report's first figure."""
     import matplotlib
@@ -159,7 +169,7 @@ def _heatmaps_html(rows: list[dict[str, Any]], swept: list[str], title: str) -> 
         for figure in figures:
             table = frame.pivot_table(index=a, columns=b, values=figure, aggfunc="mean")
             fig, ax = plt.subplots(figsize=(6, 4))
-            sns.heatmap(table, annot=True, fmt=".3g", cmap="viridis", ax=ax)
+            sns.heatmap(table, annot=True, fmt=_annotation_format(figure), cmap="viridis", ax=ax)
             ax.set_title(figure)
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
