@@ -24,7 +24,7 @@ A = {
     "max_saving_rate": 0.40, "follower_diff_share": 0.20, "platform_saving_rate": 0.15,
     "production_saving_rate": 0.03, "platform_production_saving_rate": 0.01,
     "other_saving_rate": 0.01, "dev_lead_years": 3.0, "dev_cost_eur_m_B": 600.0,
-    "unit_cost_eur_B": 12000.0, "min_volume": 20000.0, "migration_rate": 0.5,
+    "unit_cost_eur_B": 12000.0, "min_volume": 20000.0, "migration_rate": 0.5, "contribution_margin_rate": 0.15,
     "target_lf_share": 0.5, "target_lf_year": 2025.0, "target_platform_share": 0.8,
     "target_platform_year": 2024.0, "amber_tolerance": 0.05,
 }
