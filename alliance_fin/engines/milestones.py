@@ -2,22 +2,28 @@
 
 Pure calculations over a (models x years) activity matrix. Definitions (``docs/methodology.md``,
 section "Milestones"): a launch delay of ``d`` years shifts ``launch_year`` and ``end_year`` of
-every model launched after ``as_of_year``. In year ``y`` a model is *active* when
-``launch_year <= y <= end_year``; *new by y* when ``start_year <= launch_year <= y``.
+every model launched after ``as_of_year`` (the last year the line-up records as it happened). In
+year ``y`` a model is *active* when ``launch_year <= y <= effective_end_year`` (a predecessor
+stops the year before its successor launches); *new by y* when ``plan_year <= launch_year <= y``.
+Rest-of-range rows (aggregates of a member's unlisted models) count in volumes, never as models.
 
-- ``lf_share_new`` = new models in a family / new models (0 when there are none),
-- ``lf_share_active`` = active models in a family / active models,
-- ``platform_volume_share`` = volume of active common-platform models / volume of active models.
+- ``lf_share_new`` = new models in a family / new models (founding article: "half of the new
+  Alliance models"; 0 when there are none),
+- ``lf_share_range`` = active models in a family / active models (27 May 2020 release: "close to
+  50% of Alliance models"); ``lf_share_active`` is the same figure under its former name,
+- ``platform_volume_share`` = volume of active common-platform models / volume of active models,
+- ``platform_model_share`` = active common-platform models / active models;
 
-Each target gets a straight path from its start-year value to the target in the target year and
-a status (:func:`calc_target_status`). Comparisons allow :data:`EPS` so that a value computed to
+common platform by ``platform_definition``: ``cmf`` (platform named in ``cmf_platforms``) or
+``shared`` (the ``common_platform`` flag). Each target gets a path from its ``plan_year`` value
+(:func:`calc_target_path`) and a status per year (:func:`calc_target_status`). Comparisons allow :data:`EPS` so that a value computed to
 be exactly on a boundary (0.1 + 0.2 vs 0.3) lands on the boundary's side it is meant to.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -35,12 +41,16 @@ DELAY_TABLE_YEARS = (0, 1, 2, 3)
 #: Last year searched for "year the target is first met" in the delay table.
 HORIZON_YEAR = YEAR_LAST
 MAX_DELAY_YEARS = 10
-STATUSES = ("met", "on track", "at risk", "missed")
+STATUSES = ("ahead", "on_track", "at_risk", "off_track", "met", "missed")
 #: (metric in by_year, target share key, target year key) per target.
 TARGETS = (
     ("lf_share_new", "target_lf_share", "target_lf_year"),
+    ("lf_share_range", "target_lf_share", "target_lf_year"),
     ("platform_volume_share", "target_platform_share", "target_platform_year"),
 )
+#: Year of the common-platform model share headline (the 2022 roadmap's measure).
+MODEL_SHARE_YEAR = 2026
+PLATFORM_DEFINITIONS = ("cmf", "shared")
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,21 +117,30 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _yearly(years: np.ndarray, launch: np.ndarray, end: np.ndarray, volume: np.ndarray,
-            in_family: np.ndarray, common: np.ndarray, start_year: int) -> pd.DataFrame:
-    """Metrics per year from per-model arrays (``volume`` is (n,) or (years, n), units/year)."""
+            in_family: np.ndarray, common: np.ndarray, plan_year: int,
+            countable: np.ndarray | None = None) -> pd.DataFrame:
+    """Metrics per year from per-model arrays (``volume`` is (n,) or (years, n), units/year).
+
+    ``countable`` is False for rest-of-range rows: in volumes, not in model counts or shares.
+    """
+    countable = np.ones(len(launch), dtype=bool) if countable is None else countable
     y = years[:, None]
-    active = (launch <= y) & (y <= end)
-    launched = launch <= end  # a model cut before its launch never appears
-    new = launched & (launch >= start_year) & (launch <= y)
-    vol = np.broadcast_to(volume, active.shape) * active
+    on_sale = (launch <= y) & (y <= end)
+    active = on_sale & countable
+    launched = (launch <= end) & countable  # a model cut before its launch never appears
+    new = launched & (launch >= plan_year) & (launch <= y)
+    vol = np.broadcast_to(volume, on_sale.shape) * on_sale
+    range_share = _ratio((active & in_family).sum(axis=1), active.sum(axis=1))
     return pd.DataFrame({
         "active_models": active.sum(axis=1),
         "launches": (launched & (launch == y)).sum(axis=1),
         "new_models": new.sum(axis=1),
         "new_lf_models": (new & in_family).sum(axis=1),
         "lf_share_new": _ratio((new & in_family).sum(axis=1), new.sum(axis=1)),
-        "lf_share_active": _ratio((active & in_family).sum(axis=1), active.sum(axis=1)),
+        "lf_share_range": range_share,
+        "lf_share_active": range_share,
         "platform_volume_share": _ratio((vol * common).sum(axis=1), vol.sum(axis=1)),
+        "platform_model_share": _ratio((active & common).sum(axis=1), active.sum(axis=1)),
     }, index=pd.Index(years, name="year"))
 
 
@@ -130,7 +149,7 @@ def _scenario(frame: pd.DataFrame, delay: int, as_of_year: int,
     """Per-model arrays for one delay, with the trimming applied when given."""
     shift = np.where(frame["launch_year"].to_numpy() > as_of_year, delay, 0)
     launch = frame["launch_year"].to_numpy() + shift
-    end = frame["end_year"].to_numpy() + shift
+    end = frame["effective_end_year"].to_numpy() + shift
     arrays = {"launch": launch, "end": end, "volume": frame["annual_volume"].to_numpy(float),
               "moves": None, "cut": np.zeros(len(frame), dtype=bool)}
     if trimming is not None:
@@ -147,7 +166,8 @@ def _scenario(frame: pd.DataFrame, delay: int, as_of_year: int,
     return arrays
 
 
-def _metrics(frame: pd.DataFrame, years: np.ndarray, arrays: dict, start_year: int) -> pd.DataFrame:
+def _metrics(frame: pd.DataFrame, years: np.ndarray, arrays: dict, plan_year: int,
+             common: np.ndarray) -> pd.DataFrame:
     volume = arrays["volume"]
     if arrays["moves"] is not None:
         to_idx, free, migrated = arrays["moves"]
@@ -156,21 +176,23 @@ def _metrics(frame: pd.DataFrame, years: np.ndarray, arrays: dict, start_year: i
         volume = np.tile(volume, (len(years), 1))
         np.add.at(volume, (slice(None), to_idx), gained)
     return _yearly(years, arrays["launch"], arrays["end"], volume,
-                   frame["family_id"].ne("").to_numpy(), frame["common_platform"].to_numpy(),
-                   start_year)
+                   frame["family_id"].ne("").to_numpy(), common, plan_year,
+                   ~frame["rest_of_range"].to_numpy(dtype=bool))
 
 
 # ---------------------------------------------------------------- paths and statuses
 def calc_target_path(actual_start: float, target: float, start_year: int, target_year: int,
                      years: np.ndarray) -> np.ndarray:
-    """Straight path from ``actual_start`` in ``start_year`` to ``target`` in ``target_year``.
+    """Path to a target: straight from ``actual_start`` (the ``start_year`` = plan-year value) up to
+    ``target`` in ``target_year`` when ``actual_start`` is below the target; else the target itself.
 
     ``path_y = actual_start + (target - actual_start) * (y - start_year) / (target_year -
     start_year)``, held at ``target`` from the target year on (and equal to it when
-    ``target_year <= start_year``). Shares in, shares out; shape of ``years``.
+    ``target_year <= start_year``). A path never runs down to a target already exceeded.
+    Shares in, shares out; shape of ``years``.
     """
     years = np.asarray(years, dtype=float)
-    if target_year <= start_year:
+    if target_year <= start_year or actual_start >= target:
         return np.full(years.shape, float(target))
     frac = np.clip((years - start_year) / (target_year - start_year), 0.0, 1.0)
     return actual_start + (target - actual_start) * frac
@@ -178,27 +200,30 @@ def calc_target_path(actual_start: float, target: float, start_year: int, target
 
 def calc_target_status(actual: np.ndarray, path: np.ndarray, years: np.ndarray, target: float,
                        target_year: int, amber_tolerance: float) -> np.ndarray:
-    """Status per year: ``met``, ``on track``, ``at risk`` or ``missed`` (array of str).
+    """Status per year (array of str, see :data:`STATUSES`).
 
-    ``met`` if actual >= target; else ``missed`` from the target year on; before it ``on track``
-    if actual >= path, ``at risk`` if actual >= path - amber_tolerance, else ``missed``. Every
-    comparison allows :data:`EPS`, so a value on a boundary counts as reaching it.
+    Before the target year: ``ahead`` (actual >= target), ``on_track`` (>= path), ``at_risk``
+    (below the path by at most ``amber_tolerance``, a share), ``off_track`` (further below). In
+    and after the target year: ``met`` (>= target) or ``missed``. Every comparison allows
+    :data:`EPS`, so a value on a boundary counts as reaching it. ``met`` is never shown before
+    the target year.
     """
     actual, path = np.asarray(actual, float), np.asarray(path, float)
     years = np.asarray(years)
+    reached = actual >= target - EPS
     return np.select(
-        [actual >= target - EPS, years >= target_year, actual >= path - EPS,
+        [(years >= target_year) & reached, years >= target_year, reached, actual >= path - EPS,
          actual >= path - amber_tolerance - EPS],
-        ["met", "missed", "on track", "at risk"], default="missed")
+        ["met", "missed", "ahead", "on_track", "at_risk"], default="off_track")
 
 
-def _targets(by_year: pd.DataFrame, scenario: str, suffix: str, goals: dict,
-             start_year: int, tolerance: float) -> pd.DataFrame:
+def _targets(by_year: pd.DataFrame, scenario: str, goals: dict, plan_values: Mapping[str, float],
+             plan_year: int, tolerance: float) -> pd.DataFrame:
     years = by_year.index.to_numpy()
     parts = []
     for metric, (target, target_year) in goals.items():
-        actual = by_year[metric + suffix].to_numpy(float)
-        path = calc_target_path(actual[0], target, start_year, target_year, years)
+        actual = by_year[metric].to_numpy(float)
+        path = calc_target_path(plan_values[metric], target, plan_year, target_year, years)
         parts.append(pd.DataFrame({
             "scenario": scenario, "metric": metric, "year": years, "target": target,
             "target_year": target_year, "actual": actual, "path": path,
@@ -214,8 +239,10 @@ def _first_met(series: pd.Series, target: float) -> object:
 # ---------------------------------------------------------------- public API
 def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
                     start_year: int = 2020, end_year: int = 2025, launch_delay_years: int = 0,
-                    as_of_year: int = 2020, trimming: TrimmingResult | None = None,
-                    amber_tolerance: float | None = None) -> MilestonesResult:
+                    as_of_year: int = 2026, trimming: TrimmingResult | None = None,
+                    amber_tolerance: float | None = None, plan_year: int = 2020,
+                    platform_definition: str = "cmf",
+                    cmf_platforms: Sequence[str] | str | None = None) -> MilestonesResult:
     """Year-by-year milestone metrics, target statuses, delay table and timeline.
 
     Parameters
@@ -230,11 +257,20 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
     launch_delay_years : int
         Years (0-10) added to launch and end of models launched after ``as_of_year``.
     as_of_year : int
-        Launches up to this year are taken as done (2000-2035).
+        Last year the line-up records as it happened (2000-2035); only later launches slip.
     trimming : TrimmingResult, optional
-        Adds ``*_trimmed`` columns and a ``trimmed`` scenario (cuts, migrated volume).
+        Adds ``*_trimmed`` columns and a ``trimmed`` scenario (cuts, migrated volume); the
+        headline (:func:`calc_milestones_headline`) then reads the trimmed figures.
     amber_tolerance : float, optional
-        How far (share, 0-1) below the path is still ``at risk`` rather than ``missed``.
+        How far (share, 0-1) below the path is still ``at_risk`` rather than ``off_track``.
+    plan_year : int
+        First launch year of the "new models" and the year the target paths start from.
+    platform_definition : {"cmf", "shared"}
+        ``cmf``: a model is on a common platform when its ``platform`` is in ``cmf_platforms``;
+        ``shared``: the ``common_platform`` flag.
+    cmf_platforms : sequence of str or str, optional
+        CMF platform names (a ``;``-separated string is split); default
+        ``assumptions["cmf_platforms"]``. Compared ignoring case and spaces.
 
     Returns
     -------
@@ -250,6 +286,8 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
     stop = check_int("end_year", end_year, start, YEAR_LAST)
     delay = check_int("launch_delay_years", launch_delay_years, 0, MAX_DELAY_YEARS)
     as_of = check_int("as_of_year", as_of_year, YEAR_FIRST, YEAR_LAST)
+    plan = check_int("plan_year", plan_year, YEAR_FIRST, YEAR_LAST)
+    common = _common_platform(frame, assumptions, platform_definition, cmf_platforms)
     tolerance = assumption_param(assumptions, "amber_tolerance", amber_tolerance, low=0, high=1)
     goals = {metric: (assumption_param(assumptions, share_key, low=0, high=1),
                       int(assumption_param(assumptions, year_key, low=YEAR_FIRST, high=YEAR_LAST)))
@@ -259,17 +297,18 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
 
     scenarios = {"data": None} if trimming is None else {"data": None, "trimmed": trimming}
     suffix = {"data": "", "trimmed": "_trimmed"}
-    horizon = np.arange(min(start, *(ty for _, ty in goals.values())),
+    horizon = np.arange(min(start, plan, *(ty for _, ty in goals.values())),
                         max(stop, HORIZON_YEAR) + 1)
     window = np.arange(start, stop + 1)
 
     by_year, targets, delay_rows, at_target = [], [], [], {}
     for name, trim in scenarios.items():
         for d in sorted({*DELAY_TABLE_YEARS, delay}):
-            long = _metrics(frame, horizon, _scenario(frame, d, as_of, trim), start)
+            long = _metrics(frame, horizon, _scenario(frame, d, as_of, trim), plan, common)
             if d in DELAY_TABLE_YEARS:
                 row = {"scenario": name, "launch_delay_years": d}
-                for metric, key in (("lf_share_new", "lf"), ("platform_volume_share", "platform")):
+                for metric, key in (("lf_share_new", "lf"), ("lf_share_range", "lf_range"),
+                                    ("platform_volume_share", "platform")):
                     target, target_year = goals[metric]
                     row[f"{key}_first_met_year"] = _first_met(long.loc[start:, metric], target)
                     row[f"{metric}_at_target_year"] = float(long.at[target_year, metric])
@@ -278,7 +317,13 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
             if d == delay:
                 part = long.loc[window]
                 by_year.append(part.add_suffix(suffix[name]))
-                targets.append(_targets(part, name, "", goals, start, tolerance))
+                plan_values = {m: float(long.at[plan, m]) for m in goals}
+                targets.append(_targets(part, name, goals, plan_values, plan, tolerance))
+                model_share = float(long.at[MODEL_SHARE_YEAR, "platform_model_share"])
+                cell = at_target.setdefault("platform_model_share", {
+                    "target": np.nan, "target_year": MODEL_SHARE_YEAR})
+                cell["actual" + suffix[name]] = model_share
+                cell["met" + suffix[name]] = False
                 for metric, (target, target_year) in goals.items():
                     actual = float(long.at[target_year, metric])
                     cell = at_target.setdefault(metric, {"target": target,
@@ -287,11 +332,12 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
                     cell["met" + suffix[name]] = bool(actual >= target - EPS)
 
     delay_table = pd.DataFrame(delay_rows)
-    for col in ("lf_first_met_year", "platform_first_met_year"):
+    for col in ("lf_first_met_year", "lf_range_first_met_year", "platform_first_met_year"):
         delay_table[col] = delay_table[col].astype("Int64")
     gantt, timeline = _timeline(frame, _scenario(frame, delay, as_of, trimming), window)
     params = {"start_year": start, "end_year": stop, "launch_delay_years": delay,
-              "as_of_year": as_of, "amber_tolerance": tolerance, "trimmed": trimming is not None}
+              "as_of_year": as_of, "amber_tolerance": tolerance, "trimmed": trimming is not None,
+              "plan_year": plan, "platform_definition": platform_definition}
     for metric, share_key, year_key in TARGETS:
         params[share_key], params[year_key] = goals[metric]
     return MilestonesResult(
@@ -299,6 +345,24 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
         delay_table=delay_table, timeline=timeline, gantt=gantt,
         at_target=pd.DataFrame.from_dict(at_target, orient="index").rename_axis("metric"),
         params=MappingProxyType(params))
+
+
+def _common_platform(frame: pd.DataFrame, assumptions: Mapping[str, object], definition: str,
+                     cmf_platforms: Sequence[str] | str | None) -> np.ndarray:
+    """Per model: on a common platform under ``definition`` (bool array, line-up order)."""
+    if definition not in PLATFORM_DEFINITIONS:
+        raise ParameterError(f"platform_definition = {definition!r} is not allowed; "
+                             f"allowed: {', '.join(PLATFORM_DEFINITIONS)}")
+    if definition == "shared":
+        return frame["common_platform"].to_numpy(dtype=bool)
+    names = cmf_platforms if cmf_platforms is not None else assumptions.get("cmf_platforms")
+    if names is None:
+        raise ParameterError("platform_definition 'cmf' needs the cmf_platforms assumption "
+                             "(a list of platform names)")
+    if isinstance(names, str):
+        names = names.split(";")
+    wanted = {str(n).strip().lower() for n in names} - {""}
+    return frame["platform"].str.strip().str.lower().isin(wanted).to_numpy()
 
 
 def _timeline(frame: pd.DataFrame, arrays: dict,
@@ -328,7 +392,9 @@ def _timeline(frame: pd.DataFrame, arrays: dict,
 
 def calc_milestones_headline(result: MilestonesResult,
                              assumptions: Mapping[str, float]) -> dict[str, float | bool]:
-    """The report's headline numbers (manifest keys of ``milestones``), untrimmed data.
+    """The report's headline numbers (manifest keys of ``milestones``).
+
+    With a trimming applied (``result.params["trimmed"]``) every figure is the trimmed one.
 
     Parameters
     ----------
@@ -339,11 +405,14 @@ def calc_milestones_headline(result: MilestonesResult,
     Returns
     -------
     dict
-        lf_share_new_models_2025, common_platform_volume_share_2024 (float, decimal shares at
-        the target years, whatever those are), lf_target_met, platform_target_met (bool).
+        lf_share_new_models_2025, lf_share_range_2025, common_platform_volume_share_2024,
+        common_platform_model_share_2026 (float, decimal shares at the target years, whatever
+        those are), lf_target_met, lf_range_target_met, platform_target_met (bool).
     """
     out: dict[str, float | bool] = {}
+    suffix = "_trimmed" if result.params.get("trimmed") else ""
     keys = {"lf_share_new": ("lf_share_new_models_2025", "lf_target_met"),
+            "lf_share_range": ("lf_share_range_2025", "lf_range_target_met"),
             "platform_volume_share": ("common_platform_volume_share_2024", "platform_target_met")}
     for metric, share_key, year_key in TARGETS:
         row = result.at_target.loc[metric]
@@ -353,6 +422,12 @@ def calc_milestones_headline(result: MilestonesResult,
         target = assumption_param(assumptions, share_key, low=0, high=1) if share_key in assumptions \
             else float(row["target"])
         value_key, met_key = keys[metric]
-        out[value_key] = float(row["actual"])
-        out[met_key] = bool(row["actual"] >= target - EPS)
-    return out
+        actual = float(row["actual" + suffix])
+        out[value_key] = actual
+        out[met_key] = bool(actual >= target - EPS)
+    out["common_platform_model_share_2026"] = float(result.at_target.loc["platform_model_share",
+                                                                         "actual" + suffix])
+    order = ("lf_share_new_models_2025", "lf_share_range_2025", "common_platform_volume_share_2024",
+             "common_platform_model_share_2026", "lf_target_met", "lf_range_target_met",
+             "platform_target_met")
+    return {k: out[k] for k in order}

@@ -2,10 +2,14 @@
 
 Pure and vectorised: frames and scalars in, frames out; no loop over models in Python.
 The method is documented in ``docs/methodology.md`` (section "Savings"). Every scenario
-calculation (the engine here; the sensitivity grid and the tornado in
-:mod:`alliance_fin.engines.sensitivity`, re-exported here) goes through one private core,
-:func:`_calc_core`, that works on arrays of shape ``(n_models, n_scenarios)``, so the
-figures agree by construction.
+calculation (the frames here; the sensitivity grid and the tornado in
+:mod:`alliance_fin.engines.sensitivity`) goes through the public core
+:mod:`alliance_fin.engines.savings_core`, arrays of shape ``(n_models, n_scenarios)``, so the
+figures agree by construction. One call gives everything: :func:`calc_savings`.
+
+Baselines: both are computed in every call. ``standalone`` counts every model against standalone
+development; ``plan`` (default) counts a model only when its ``scheme_since`` year is at or after
+``plan_year``, so ``total(standalone) = total(plan) + pre_plan``.
 
 Units: money in EUR millions (``*_eur_m``), unit cost in EUR per vehicle, volume in units
 per year, rates as decimal fractions.
@@ -13,185 +17,49 @@ per year, rates as decimal fractions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from alliance_fin.errors import InputError, ParameterError
-from alliance_fin.inputs import bounds
-from alliance_fin.inputs.schema import as_flags
-
-RATE_KEYS = (
-    "max_saving_rate",
-    "follower_diff_share",
-    "platform_saving_rate",
-    "production_saving_rate",
-    "platform_production_saving_rate",
-    "other_saving_rate",
+from alliance_fin.engines.lineup import successor_ids
+from alliance_fin.engines.savings_core import (
+    AGG_KEYS,
+    BASELINES,
+    CATEGORIES,
+    CURRENCIES,
+    NPV_TIMINGS,
+    YEAR_RANGE,
+    calc_core,
+    check_params,
+    dev_share,
+    npv_factors,
+    prepare,
+    scenario_params,
+    scheme_since_years,
+    validate_years,
 )
-"""Assumption keys that are decimal fractions in [0, 1]."""
+from alliance_fin.errors import ParameterError
 
-CURRENCIES = {"EUR": None, "GBP": "fx_eur_gbp", "JPY": "fx_eur_jpy", "USD": "fx_eur_usd"}
-"""Report currencies and the assumption key of their rate (units of currency per EUR)."""
-
-CATEGORIES = ("development", "production", "other")
-AGG_KEYS = ("model_id", "member", "family_id", "segment", "region", "year", "category")
-YEAR_RANGE = (bounds.YEAR_FIRST, bounds.YEAR_LAST)
-LABEL_COLS = ("member", "brand", "model_name", "family_id", "role", "segment", "region")
-REQUIRED_COLS = ("model_id", *LABEL_COLS, "launch_year", "end_year", "annual_volume")
+__all__ = ["SavingsResult", "calc_savings", "calc_model_savings", "calc_savings_by_year",
+           "calc_savings_by", "calc_npv", "calc_headline", "convert_currency",
+           "calc_avoided_successor_dev", "validate_years", "check_baseline", "BASELINES",
+           "NPV_TIMINGS", "CATEGORIES", "CURRENCIES", "AGG_KEYS", "YEAR_RANGE"]
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """A line-up as arrays (one entry per model, input order)."""
-
-    frame: pd.DataFrame  # model_id + label columns, RangeIndex
-    segments: list[str]
-    seg_codes: np.ndarray  # int, index into segments
-    fam_codes: np.ndarray  # int, -1 = no family
-    n_families: int
-    is_leader: np.ndarray  # bool
-    own_dev: np.ndarray  # float, NaN = segment default
-    common_platform: np.ndarray  # bool
-    launch: np.ndarray  # float years
-    end: np.ndarray  # float years
-    volume: np.ndarray  # units per year
-
-
-def _prepare(lineup: pd.DataFrame) -> _Prepared:
-    missing = [c for c in REQUIRED_COLS if c not in lineup.columns]
-    if missing:
-        raise InputError("line-up lacks required columns", [f"missing column {c!r}" for c in missing])
-    if lineup.empty:
-        raise InputError("line-up has no models")
-    frame = lineup.loc[:, ["model_id", *LABEL_COLS]].reset_index(drop=True)
-    frame = frame.astype("str").fillna("")
-    problems = [f"model_id {m!r} occurs more than once" for m in frame["model_id"][frame["model_id"].duplicated()]]
-    fam = frame["family_id"].str.strip()
-    is_leader = (frame["role"] == "leader").to_numpy() & (fam != "").to_numpy()
-    leaders = pd.Series(is_leader).groupby(fam.to_numpy()).sum()
-    leaders = leaders[(leaders.index != "") & (leaders != 1)]
-    problems += [f"family {f!r} has {int(k)} leaders (needs exactly one)" for f, k in leaders.items()]
-    if problems:
-        raise InputError("line-up breaks the family rules", problems)
-    fam_codes, fam_uniques = pd.factorize(fam.where(fam != "", None), use_na_sentinel=True)
-    seg_codes, seg_uniques = pd.factorize(frame["segment"])
-    own = lineup["dev_cost_eur_m"] if "dev_cost_eur_m" in lineup.columns else pd.Series(np.nan, index=lineup.index)
-    cp = as_flags(lineup["common_platform"]) if "common_platform" in lineup.columns else pd.Series(
-        False, index=lineup.index)
-    return _Prepared(
-        frame=frame,
-        segments=[str(s) for s in seg_uniques],
-        seg_codes=np.asarray(seg_codes),
-        fam_codes=np.asarray(fam_codes),
-        n_families=len(fam_uniques),
-        is_leader=is_leader,
-        own_dev=pd.to_numeric(own.replace("", np.nan), errors="coerce").to_numpy(dtype=float),
-        common_platform=cp.to_numpy(dtype=bool),
-        launch=lineup["launch_year"].to_numpy(dtype=float),
-        end=lineup["end_year"].to_numpy(dtype=float),
-        volume=lineup["annual_volume"].to_numpy(dtype=float),
-    )
-
-
-def _required_keys(prep: _Prepared) -> list[str]:
-    segs = prep.segments
-    return [*RATE_KEYS, "dev_lead_years", *(f"dev_cost_eur_m_{s}" for s in segs), *(f"unit_cost_eur_{s}" for s in segs)]
-
-
-def _scenario_params(
-    prep: _Prepared, assumptions: Mapping[str, float], overrides: Mapping[str, object] | None = None
-) -> dict[str, np.ndarray]:
-    """Parameters as 1-D arrays, one entry per scenario (overrides broadcast against the base)."""
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    keys = _required_keys(prep)
-    missing = [k for k in keys if k not in assumptions and k not in overrides]
-    if missing:
-        raise ParameterError("savings assumptions are missing", [f"no value for {k!r}" for k in missing])
-    unknown = [k for k in overrides if k not in keys]
-    if unknown:
-        raise ParameterError("unknown savings parameter", [f"{k!r} is not used by the savings engine" for k in unknown])
-    arrays = [np.atleast_1d(np.asarray(overrides.get(k, assumptions.get(k)), dtype=float)) for k in keys]
-    arrays = np.broadcast_arrays(*arrays)
-    params = dict(zip(keys, (a.astype(float) for a in arrays), strict=True))
-    _check_params(params)
-    return params
-
-
-def _check_params(params: Mapping[str, np.ndarray]) -> None:
+def check_baseline(baseline: str, plan_year: int) -> tuple[str, int]:
+    """``(baseline, plan_year)`` checked: baseline in :data:`BASELINES`, plan_year a whole year."""
     problems = []
-    for key, vals in params.items():
-        low, high, inclusive = bounds.bounds(key)
-        ok = np.isfinite(vals) & ((vals >= low) if inclusive else (vals > low))
-        if high is not None:
-            ok &= vals <= high
-        problems += [f"{key} = {v:g} is not {bounds.describe(key)}" for v in np.unique(vals[~ok])]
-    if problems:
-        raise ParameterError("invalid savings assumption", problems)
-
-
-def _calc_core(prep: _Prepared, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-model figures for every scenario; each array has shape (n_models, n_scenarios)."""
-    seg = prep.seg_codes
-    dev_by_seg = np.stack([p[f"dev_cost_eur_m_{s}"] for s in prep.segments])  # (n_segments, s)
-    unit_by_seg = np.stack([p[f"unit_cost_eur_{s}"] for s in prep.segments])
-    own = prep.own_dev[:, None]
-    dev = np.where(np.isnan(own), dev_by_seg[seg], own)
-    unit = unit_by_seg[seg]
-    in_fam = prep.fam_codes >= 0
-    platform = ~in_fam & prep.common_platform
-    # A family's investment under the scheme: the leader's full D plus d x each follower's D.
-    weight = np.where(prep.is_leader[:, None], 1.0, p["follower_diff_share"][None, :])
-    fam_dev = np.zeros((prep.n_families, dev.shape[1]))
-    fam_scheme = np.zeros_like(fam_dev)
-    np.add.at(fam_dev, prep.fam_codes[in_fam], dev[in_fam])
-    np.add.at(fam_scheme, prep.fam_codes[in_fam], (weight * dev)[in_fam])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fam_rate = np.where(fam_dev > 0, 1.0 - fam_scheme / fam_dev, 0.0)
-    reduction = np.where(
-        in_fam[:, None],
-        fam_rate[np.where(in_fam, prep.fam_codes, 0)] if prep.n_families else 0.0,
-        np.where(platform[:, None], p["platform_saving_rate"][None, :], 0.0),
-    )
-    rate = np.minimum(reduction, p["max_saving_rate"][None, :])
-    cost_m = unit * prep.volume[:, None] / 1e6  # EUR m of production cost per year
-    prod_rate = np.where(
-        in_fam[:, None],
-        p["production_saving_rate"][None, :],
-        np.where(platform[:, None], p["platform_production_saving_rate"][None, :], 0.0),
-    )
-    other_rate = np.where(in_fam[:, None], p["other_saving_rate"][None, :], 0.0)
-    return {
-        "dev": dev,
-        "unit": unit,
-        "reduction": reduction,
-        "rate": rate,
-        "dev_saving": rate * dev,
-        "production": prod_rate * cost_m,
-        "other": other_rate * cost_m,
-    }
-
-
-def _dev_share(launch: np.ndarray, lead: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Share of development spend falling in the year span [lo, hi) (spend uniform over [launch-L, launch))."""
-    return np.clip(np.minimum(launch, hi) - np.maximum(launch - lead, lo), 0.0, None) / lead
-
-
-def validate_years(start_year: int, end_year: int) -> None:
-    """Raise ParameterError unless ``YEAR_RANGE[0] <= start_year <= end_year <= YEAR_RANGE[1]``."""
+    if baseline not in BASELINES:
+        problems.append(f"baseline = {baseline!r} is not one of {', '.join(BASELINES)}")
     lo, hi = YEAR_RANGE
-    problems = [
-        f"{name} = {val!r} is not a whole year in {lo}..{hi}"
-        for name, val in (("start_year", start_year), ("end_year", end_year))
-        if isinstance(val, bool) or not isinstance(val, int | np.integer) or not lo <= val <= hi
-    ]
-    if not problems and start_year > end_year:
-        problems.append(f"start_year = {start_year} is after end_year = {end_year}")
+    if isinstance(plan_year, bool) or not isinstance(plan_year, int | np.integer) or not lo <= plan_year <= hi:
+        problems.append(f"plan_year = {plan_year!r} is not a whole year in {lo}..{hi}")
     if problems:
-        raise ParameterError("invalid report window", problems)
-
+        raise ParameterError("invalid savings baseline", problems)
+    return baseline, int(plan_year)
 
 def calc_model_savings(
     lineup: pd.DataFrame,
@@ -199,8 +67,9 @@ def calc_model_savings(
     *,
     max_saving_rate: float | None = None,
     follower_diff_share: float | None = None,
+    plan_year: int = 2020,
 ) -> pd.DataFrame:
-    """Savings per model under the leader-follower scheme.
+    """Savings per model under the leader-follower scheme (lifetime, before any baseline).
 
     Parameters
     ----------
@@ -208,19 +77,25 @@ def calc_model_savings(
         One row per model with at least ``model_id``, ``member``, ``brand``, ``model_name``,
         ``family_id`` ("" = none), ``role``, ``segment``, ``region``, ``launch_year``,
         ``end_year``, ``annual_volume`` (units/year); optional ``common_platform`` (bool),
-        ``dev_cost_eur_m`` (EUR m, NaN = segment default). In a family, every model that is
-        not the leader counts as a follower.
+        ``dev_cost_eur_m`` (EUR m, NaN = segment default), ``replaces`` (predecessor's
+        ``model_id``), ``scheme_since`` (year, NaN/empty = derived). In a family, every model
+        that is not the leader counts as a follower.
     assumptions : Mapping[str, float]
         Assumption values by key (see ``alliance_fin/data/assumptions.csv``).
     max_saving_rate, follower_diff_share : float, optional
         Overrides of the assumptions of the same name (decimal fractions).
+    plan_year : int
+        Year of the plan; sets ``in_plan``.
 
     Returns
     -------
     pandas.DataFrame
         Index ``model_id`` (input order); columns ``member, brand, model_name, family_id, role,
         segment, region`` (str), ``scheme`` (family|platform|none), ``launch_year``, ``end_year``
-        (int), ``standalone_dev_eur_m`` (D, EUR m), ``family_reduction_rate`` (uncapped family
+        (int, as given), ``effective_end_year`` (int, ``min(end_year, successor launch - 1)``),
+        ``scheme_since`` (int year; derived ``floor(launch_year - dev_lead_years)`` when empty),
+        ``scheme_since_derived`` (bool), ``in_plan`` (bool, ``scheme_since >= plan_year``),
+        ``standalone_dev_eur_m`` (D, EUR m), ``family_reduction_rate`` (uncapped family
         r_f or platform rate), ``dev_saving_rate`` (capped), ``dev_saving_eur_m`` (lifetime,
         one-off), ``scheme_dev_eur_m`` (D - saving), ``unit_cost_eur`` (EUR/vehicle),
         ``annual_volume``, ``annual_production_saving_eur_m`` and
@@ -233,16 +108,23 @@ def calc_model_savings(
     ParameterError
         A needed assumption is missing or out of range.
     """
-    prep = _prepare(lineup)
+    _, plan_year = check_baseline("plan", plan_year)
+    prep = prepare(lineup)
     overrides = {"max_saving_rate": max_saving_rate, "follower_diff_share": follower_diff_share}
-    core = {k: v[:, 0] for k, v in _calc_core(prep, _scenario_params(prep, assumptions, overrides)).items()}
+    params = scenario_params(prep, assumptions, overrides)
+    core = {k: v[:, 0] for k, v in calc_core(prep, params).items()}
+    since = scheme_since_years(prep, params["dev_lead_years"])[:, 0]
     in_fam = prep.fam_codes >= 0
     out = prep.frame.copy()
     out["scheme"] = pd.Series(
         np.where(in_fam, "family", np.where(prep.common_platform, "platform", "none")), dtype="str"
     )
     out["launch_year"] = prep.launch.astype("int64")
-    out["end_year"] = prep.end.astype("int64")
+    out["end_year"] = prep.end_input.astype("int64")
+    out["effective_end_year"] = prep.end.astype("int64")
+    out["scheme_since"] = since.astype("int64")
+    out["scheme_since_derived"] = np.isnan(prep.scheme_since)
+    out["in_plan"] = since >= plan_year
     out["standalone_dev_eur_m"] = core["dev"]
     out["family_reduction_rate"] = core["reduction"]
     out["dev_saving_rate"] = core["rate"]
@@ -261,53 +143,68 @@ def calc_savings_by_year(
     *,
     start_year: int = 2020,
     end_year: int = 2025,
+    baseline: str = "plan",
 ) -> pd.DataFrame:
-    """Phase model savings into calendar years of the report window.
+    """Phase model savings into calendar years of the report window, under one baseline.
 
     Development savings fall evenly over the ``dev_lead_years`` years before launch
     (``launch_year - L`` .. ``launch_year - 1``); production and other savings in every year
-    ``launch_year`` .. ``end_year``.
+    ``launch_year`` .. ``effective_end_year`` (a predecessor stops the year before its successor
+    launches, so no year counts both).
 
     Parameters
     ----------
     model_savings : pandas.DataFrame
-        Output of :func:`calc_model_savings`.
+        Output of :func:`calc_model_savings` (``effective_end_year`` and ``in_plan`` optional:
+        default ``end_year`` and True).
     assumptions : Mapping[str, float]
         Needs ``dev_lead_years`` (years, > 0; a fractional L gives the earliest year a part share).
     start_year, end_year : int
         Window, inclusive, within 2000..2035.
+    baseline : {"plan", "standalone"}
+        ``plan`` zeroes the savings of models with ``in_plan`` False.
 
     Returns
     -------
     pandas.DataFrame
         Long frame, one row per model x year x category (zeros included), RangeIndex; columns
         ``model_id, member, family_id, segment, region`` (str), ``year`` (int),
-        ``category`` (development|production|other), ``saving_eur_m`` (EUR m in that year).
+        ``category`` (development|production|other), ``saving_eur_m`` (EUR m in that year under
+        ``baseline``), ``standalone_saving_eur_m`` (EUR m, standalone baseline), ``in_plan`` (bool).
     """
     validate_years(start_year, end_year)
+    check_baseline(baseline, 2020)
     if "dev_lead_years" not in assumptions:
         raise ParameterError("savings assumptions are missing", ["no value for 'dev_lead_years'"])
     lead = np.array([float(assumptions["dev_lead_years"])])
-    _check_params({"dev_lead_years": lead})
+    check_params({"dev_lead_years": lead})
     ms = model_savings.reset_index()
     years = np.arange(start_year, end_year + 1)
     launch = ms["launch_year"].to_numpy(dtype=float)[:, None]
-    active = (launch <= years) & (years <= ms["end_year"].to_numpy()[:, None])
+    last = ms["effective_end_year"] if "effective_end_year" in ms else ms["end_year"]
+    active = (launch <= years) & (years <= last.to_numpy()[:, None])
     values = np.stack(
         [
-            ms["dev_saving_eur_m"].to_numpy()[:, None] * _dev_share(launch, lead[0], years, years + 1.0),
+            ms["dev_saving_eur_m"].to_numpy()[:, None] * dev_share(launch, lead[0], years, years + 1.0),
             active * ms["annual_production_saving_eur_m"].to_numpy()[:, None],
             active * ms["annual_other_saving_eur_m"].to_numpy()[:, None],
         ],
         axis=2,
     )  # (n_models, n_years, 3)
+    in_plan = ms["in_plan"].to_numpy(dtype=bool) if "in_plan" in ms else np.ones(len(ms), dtype=bool)
     n, n_years, n_cat = values.shape
     rows = np.repeat(np.arange(n), n_years * n_cat)
     out = {c: ms[c].array.take(rows) for c in ("model_id", "member", "family_id", "segment", "region")}
     out["year"] = np.tile(np.repeat(years, n_cat), n)
     out["category"] = pd.array(np.tile(np.array(CATEGORIES, dtype=object), n * n_years), dtype="str")
-    out["saving_eur_m"] = values.reshape(-1)
-    return pd.DataFrame(out, copy=False)  # the arrays are fresh; skip pandas' defensive copy
+    standalone = values.reshape(-1)
+    counted = in_plan[rows]
+    out["saving_eur_m"] = standalone if baseline == "standalone" else np.where(counted, standalone, 0.0)
+    out["standalone_saving_eur_m"] = standalone
+    out["in_plan"] = counted
+    frame = pd.DataFrame(out, copy=False)  # the arrays are fresh; skip pandas' defensive copy
+    frame.attrs["baseline"] = baseline
+    return frame
 
 
 def calc_savings_by(by_year: pd.DataFrame, by: str | Sequence[str]) -> pd.DataFrame:
@@ -340,16 +237,23 @@ def calc_savings_by(by_year: pd.DataFrame, by: str | Sequence[str]) -> pd.DataFr
     return out
 
 
-def calc_npv(by_year: pd.DataFrame, discount_rate: float, start_year: int) -> float:
-    """Net present value (EUR m) of phased savings, discounted to ``start_year``.
+def calc_npv(by_year: pd.DataFrame, discount_rate: float, start_year: int, *,
+             npv_timing: str = "mid", column: str = "saving_eur_m") -> float:
+    """Net present value (EUR m) of phased savings, valued at 1 January of ``start_year``.
 
-    ``NPV = sum_y saving_y / (1 + discount_rate) ** (y - start_year)``; ``discount_rate`` is a
-    decimal per year (> -1).
+    ``NPV = sum_y saving_y * (1 + r) ** -(y - start_year + k)`` with ``k`` = 0.5 (``mid``, a
+    year's flow at mid-year), 1 (``end``) or 0 (``start``); ``discount_rate`` ``r`` is a decimal
+    per year (> -1). At ``r = 0`` the NPV equals the window total whatever the timing.
+
+    Parameters
+    ----------
+    by_year : pandas.DataFrame
+        Output of :func:`calc_savings_by_year` (columns ``year`` and ``column``).
+    column : str
+        Which flow to value (default the chosen baseline's ``saving_eur_m``).
     """
-    if not np.isfinite(discount_rate) or discount_rate <= -1:
-        raise ParameterError("invalid discount rate", [f"discount_rate = {discount_rate!r} must be > -1"])
-    factor = (1.0 + float(discount_rate)) ** -(by_year["year"].to_numpy(dtype=float) - start_year)
-    return float(np.sum(by_year["saving_eur_m"].to_numpy() * factor))
+    factor = npv_factors(by_year["year"].to_numpy(dtype=float), float(discount_rate), start_year, npv_timing)
+    return float(np.sum(by_year[column].to_numpy() * factor))
 
 
 def convert_currency(
@@ -390,6 +294,11 @@ def convert_currency(
     return out.rename(columns=renames)
 
 
+HEADLINE_KEYS = ("total_savings_eur_m", "savings_pct", "npv_savings_eur_m", "total_savings_report_ccy_m",
+                 "pre_plan_savings_eur_m", "net_savings_eur_m")
+"""Manifest keys of the savings report, in order."""
+
+
 def calc_headline(
     model_savings: pd.DataFrame,
     by_year: pd.DataFrame,
@@ -397,25 +306,58 @@ def calc_headline(
     *,
     start_year: int,
     currency: str = "EUR",
+    npv_timing: str = "mid",
+    cost_to_achieve_rate: float | None = None,
 ) -> dict[str, float]:
-    """Headline figures of the savings report (plain floats).
+    """Headline figures of the savings report (plain floats), under ``by_year``'s baseline.
+
+    The baseline is the one :func:`calc_savings_by_year` recorded in ``by_year.attrs``.
+
+    Parameters
+    ----------
+    model_savings, by_year : pandas.DataFrame
+        Outputs of :func:`calc_model_savings` and :func:`calc_savings_by_year`.
+    assumptions : Mapping[str, float]
+        Uses ``discount_rate``, ``cost_to_achieve_rate`` (unless given) and the FX rate.
+    start_year : int
+        Valuation year of the NPV (1 January).
+    npv_timing : {"mid", "end", "start"}
+        Where in its year a flow falls.
 
     Returns
     -------
     dict
-        ``total_savings_eur_m`` (sum of ``by_year``), ``savings_pct`` (sum of development
-        savings / sum of standalone development investment over all models: a decimal
-        fraction), ``npv_savings_eur_m`` (at ``discount_rate`` to ``start_year``),
-        ``total_savings_report_ccy_m`` (total in ``currency``, millions).
+        ``total_savings_eur_m`` (window total, chosen baseline), ``savings_pct`` (lifetime
+        development saving of the counted models / standalone development investment of all
+        models: a decimal fraction), ``npv_savings_eur_m``, ``total_savings_report_ccy_m``
+        (total in ``currency`` millions), ``pre_plan_savings_eur_m`` (standalone window total
+        minus plan window total: what the plan baseline leaves out), ``net_savings_eur_m``
+        (total minus ``cost_to_achieve_rate`` x the window's development saving).
     """
     total = float(by_year["saving_eur_m"].sum())
+    standalone = float(by_year["standalone_saving_eur_m"].sum()) if "standalone_saving_eur_m" in by_year else total
+    in_plan = by_year["in_plan"].to_numpy(dtype=bool) if "in_plan" in by_year else np.ones(len(by_year), bool)
+    plan_total = float(by_year["standalone_saving_eur_m"].to_numpy()[in_plan].sum()) \
+        if "standalone_saving_eur_m" in by_year else total
     dev_total = float(model_savings["standalone_dev_eur_m"].sum())
-    pct = float(model_savings["dev_saving_eur_m"].sum()) / dev_total if dev_total > 0 else 0.0
+    chosen_plan = by_year.attrs.get("baseline") == "plan"
+    counted = model_savings["in_plan"].to_numpy(bool) if (chosen_plan and "in_plan" in model_savings) \
+        else np.ones(len(model_savings), bool)
+    pct = float(model_savings["dev_saving_eur_m"].to_numpy()[counted].sum()) / dev_total if dev_total > 0 else 0.0
+    if cost_to_achieve_rate is None:
+        cost_to_achieve_rate = float(assumptions.get("cost_to_achieve_rate", 0.0))
+    if not (math.isfinite(cost_to_achieve_rate) and 0 <= cost_to_achieve_rate <= 1):
+        raise ParameterError("invalid savings assumption",
+                             [f"cost_to_achieve_rate = {cost_to_achieve_rate!r} is not a decimal fraction in [0, 1]"])
+    development = float(by_year.loc[by_year["category"].eq("development"), "saving_eur_m"].sum())
     return {
         "total_savings_eur_m": total,
         "savings_pct": pct,
-        "npv_savings_eur_m": calc_npv(by_year, float(assumptions.get("discount_rate", np.nan)), start_year),
+        "npv_savings_eur_m": calc_npv(by_year, float(assumptions.get("discount_rate", np.nan)), start_year,
+                                      npv_timing=npv_timing),
         "total_savings_report_ccy_m": float(convert_currency(total, currency, assumptions)),
+        "pre_plan_savings_eur_m": standalone - plan_total,
+        "net_savings_eur_m": total - cost_to_achieve_rate * development,
     }
 
 
@@ -424,30 +366,125 @@ def calc_avoided_successor_dev(
 ) -> pd.DataFrame:
     """Development investment avoided because a cut model gets no successor.
 
-    The successor would have cost the cut model's standalone investment ``D_i`` (EUR m); this is
-    reported apart from the scheme savings and is not part of ``total_savings_eur_m``.
+    A cut model that some row ``replaces`` has its successor in the line-up: nothing is avoided.
+    Otherwise the successor not developed would have cost what the cut model costs under the
+    scheme (``scheme_dev_eur_m`` = D - its development saving; a follower's is small), not its
+    standalone D. Reported apart from the scheme savings; not part of ``total_savings_eur_m``.
 
     Returns
     -------
     pandas.DataFrame
         Index ``model_id`` (line-up order, cut models only); columns ``member, family_id,
-        segment, region`` (str), ``end_year`` (int), ``successor_launch_year`` (end_year + 1),
-        ``avoided_dev_eur_m`` (EUR m, one-off).
+        segment, region`` (str), ``end_year`` (int, effective), ``successor_launch_year``
+        (effective end_year + 1), ``has_successor`` (bool), ``standalone_dev_eur_m``,
+        ``scheme_dev_eur_m`` and ``avoided_dev_eur_m`` (EUR m, one-off; 0 with a successor).
 
     Raises
     ------
     ParameterError
         A cut id is not in the line-up.
     """
-    prep = _prepare(lineup)
+    prep = prepare(lineup)
     ids = pd.Index(pd.unique(pd.Series(list(cut_model_ids), dtype="str")))
     unknown = ids.difference(pd.Index(prep.frame["model_id"]))
     if len(unknown):
         raise ParameterError("unknown cut models", [f"model_id {m!r} is not in the line-up" for m in unknown])
-    core = _calc_core(prep, _scenario_params(prep, assumptions))
+    core = calc_core(prep, scenario_params(prep, assumptions))
     mask = prep.frame["model_id"].isin(ids).to_numpy()
     out = prep.frame.loc[mask, ["model_id", "member", "family_id", "segment", "region"]].copy()
     out["end_year"] = prep.end[mask].astype("int64")
     out["successor_launch_year"] = out["end_year"] + 1
-    out["avoided_dev_eur_m"] = core["dev"][mask, 0]
+    out["has_successor"] = successor_ids(lineup).to_numpy()[mask]
+    out["standalone_dev_eur_m"] = core["dev"][mask, 0]
+    out["scheme_dev_eur_m"] = (core["dev"] - core["dev_saving"])[mask, 0]
+    out["avoided_dev_eur_m"] = np.where(out["has_successor"], 0.0, out["scheme_dev_eur_m"])
     return out.set_index("model_id")
+
+
+@dataclass(frozen=True, eq=False)
+class SavingsResult:
+    """Outcome of :func:`calc_savings`.
+
+    Attributes
+    ----------
+    models : DataFrame
+        :func:`calc_model_savings` (index ``model_id``).
+    by_year : DataFrame
+        :func:`calc_savings_by_year` under the chosen baseline (long: model x year x category).
+    headline : dict
+        :data:`HEADLINE_KEYS` -> float.
+    params : dict
+        Resolved parameters: baseline, plan_year, start_year, end_year, npv_timing, currency.
+    """
+
+    models: pd.DataFrame
+    by_year: pd.DataFrame
+    headline: dict[str, float]
+    params: dict[str, object]
+
+    def __repr__(self) -> str:
+        h = self.headline
+        return (f"SavingsResult({self.params['baseline']} baseline {self.params['start_year']}-"
+                f"{self.params['end_year']}: total {h['total_savings_eur_m']:,.0f} EUR m, pre-plan "
+                f"{h['pre_plan_savings_eur_m']:,.0f}, net {h['net_savings_eur_m']:,.0f}, NPV "
+                f"{h['npv_savings_eur_m']:,.0f} ({self.params['npv_timing']}-year))")
+
+
+def calc_savings(
+    lineup: pd.DataFrame,
+    assumptions: Mapping[str, float] | None = None,
+    *,
+    start_year: int = 2020,
+    end_year: int = 2025,
+    baseline: str = "plan",
+    plan_year: int = 2020,
+    npv_timing: str = "mid",
+    currency: str = "EUR",
+    max_saving_rate: float | None = None,
+    follower_diff_share: float | None = None,
+    discount_rate: float | None = None,
+    cost_to_achieve_rate: float | None = None,
+) -> SavingsResult:
+    """Savings per model, by year and headline in one call (both baselines computed).
+
+    Parameters
+    ----------
+    lineup : pandas.DataFrame
+        As :func:`calc_model_savings`.
+    assumptions : Mapping[str, float], optional
+        Assumption values by key; default the packaged ones.
+    start_year, end_year : int
+        Report window, inclusive.
+    baseline : {"plan", "standalone"}
+        Which baseline ``total_savings_eur_m`` uses; ``pre_plan_savings_eur_m`` is always the
+        difference standalone - plan.
+    plan_year : int
+        A model counts under ``plan`` when its ``scheme_since >= plan_year``.
+    npv_timing : {"mid", "end", "start"}
+    currency : str
+        Report currency of ``total_savings_report_ccy_m``.
+    max_saving_rate, follower_diff_share, discount_rate, cost_to_achieve_rate : float, optional
+        Overrides of the assumptions of the same name.
+
+    Returns
+    -------
+    SavingsResult
+    """
+    if assumptions is None:
+        from alliance_fin.inputs.load import assumption_values, load_assumptions  # packaged default only
+        assumptions = assumption_values(load_assumptions())
+    baseline, plan_year = check_baseline(baseline, plan_year)
+    if npv_timing not in NPV_TIMINGS:
+        raise ParameterError("invalid NPV timing",
+                             [f"npv_timing = {npv_timing!r} is not one of {', '.join(NPV_TIMINGS)}"])
+    values = dict(assumptions)
+    if discount_rate is not None:
+        values["discount_rate"] = float(discount_rate)
+    models = calc_model_savings(lineup, values, max_saving_rate=max_saving_rate,
+                                follower_diff_share=follower_diff_share, plan_year=plan_year)
+    by_year = calc_savings_by_year(models, values, start_year=start_year, end_year=end_year, baseline=baseline)
+    headline = calc_headline(models, by_year, values, start_year=start_year, currency=currency,
+                             npv_timing=npv_timing, cost_to_achieve_rate=cost_to_achieve_rate)
+    params = {"baseline": baseline, "plan_year": plan_year, "start_year": start_year, "end_year": end_year,
+              "npv_timing": npv_timing, "currency": currency}
+    return SavingsResult(models=models, by_year=by_year, headline=headline, params=params)

@@ -1,9 +1,9 @@
 """Scenario sweeps of the savings engine: the sensitivity grid and the tornado.
 
-Both run many scenarios in one broadcast pass through the engine's private core
-(:func:`alliance_fin.engines.savings._calc_core`, arrays of shape ``(n_models, n_scenarios)``), so every
-cell agrees with :func:`alliance_fin.engines.savings.calc_model_savings` and
-:func:`alliance_fin.engines.savings.calc_savings_by_year` by construction.
+Both run many scenarios in one broadcast pass through the public core
+(:func:`alliance_fin.engines.savings_core.calc_window_totals`, arrays of shape
+``(n_models, n_scenarios)``), so every cell agrees with
+:func:`alliance_fin.engines.savings.calc_savings` by construction, under the same baseline.
 
 Units: money in EUR millions (``*_eur_m``), rates as decimal fractions.
 """
@@ -15,14 +15,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from alliance_fin.engines.savings import (
+from alliance_fin.engines.savings_core import (
+    BASELINES,
     RATE_KEYS,
-    _calc_core,
-    _dev_share,
-    _prepare,
-    _Prepared,
-    _required_keys,
-    _scenario_params,
+    Prepared,
+    calc_window_totals,
+    prepare,
+    required_keys,
+    scenario_params,
     validate_years,
 )
 from alliance_fin.errors import ParameterError
@@ -30,14 +30,14 @@ from alliance_fin.errors import ParameterError
 __all__ = ["calc_sensitivity_grid", "calc_tornado"]
 
 
-def _window_totals(prep: _Prepared, p: Mapping[str, np.ndarray], start_year: int, end_year: int) -> np.ndarray:
-    """Total savings in the window (EUR m), one value per scenario."""
-    core = _calc_core(prep, p)
-    lead = p["dev_lead_years"][None, :]
-    dev_share = _dev_share(prep.launch[:, None], lead, float(start_year), float(end_year + 1))
-    years = np.clip(np.minimum(prep.end, end_year) - np.maximum(prep.launch, start_year) + 1, 0.0, None)
-    per_model = core["dev_saving"] * dev_share + (core["production"] + core["other"]) * years[:, None]
-    return per_model.sum(axis=0)
+def _window_totals(prep: Prepared, p: Mapping[str, np.ndarray], start_year: int, end_year: int,
+                   baseline: str, plan_year: int) -> np.ndarray:
+    """Total savings in the window (EUR m) under ``baseline``, one value per scenario."""
+    if baseline not in BASELINES:
+        raise ParameterError("invalid savings baseline", [f"baseline = {baseline!r} is not one of "
+                                                           f"{', '.join(BASELINES)}"])
+    totals = calc_window_totals(prep, p, start_year, end_year, plan_year=plan_year)
+    return totals[f"{baseline}_eur_m"]
 
 
 def calc_sensitivity_grid(
@@ -50,6 +50,8 @@ def calc_sensitivity_grid(
     col_values: Sequence[float] | None = None,
     start_year: int = 2020,
     end_year: int = 2025,
+    baseline: str = "plan",
+    plan_year: int = 2020,
 ) -> pd.DataFrame:
     """Total window savings over a grid of two assumptions, in one broadcast pass.
 
@@ -62,6 +64,8 @@ def calc_sensitivity_grid(
         Assumption keys used by the engine (rates, ``dev_lead_years``, segment costs).
     row_values, col_values : sequence of float, optional
         Values to try; default the base value x (0.8, 0.9, 1.0, 1.1, 1.2).
+    baseline, plan_year
+        As :func:`alliance_fin.engines.savings.calc_savings` (default the plan baseline).
 
     Returns
     -------
@@ -72,7 +76,7 @@ def calc_sensitivity_grid(
     validate_years(start_year, end_year)
     if row_param == col_param:
         raise ParameterError("sensitivity grid needs two different parameters", [f"both are {row_param!r}"])
-    prep = _prepare(lineup)
+    prep = prepare(lineup)
 
     def values(key: str, given: Sequence[float] | None) -> np.ndarray:
         if given is not None:
@@ -86,8 +90,8 @@ def calc_sensitivity_grid(
 
     rows, cols = values(row_param, row_values), values(col_param, col_values)
     grid_r, grid_c = np.meshgrid(rows, cols, indexing="ij")
-    params = _scenario_params(prep, assumptions, {row_param: grid_r.ravel(), col_param: grid_c.ravel()})
-    totals = _window_totals(prep, params, start_year, end_year).reshape(len(rows), len(cols))
+    params = scenario_params(prep, assumptions, {row_param: grid_r.ravel(), col_param: grid_c.ravel()})
+    totals = _window_totals(prep, params, start_year, end_year, baseline, plan_year).reshape(len(rows), len(cols))
     return pd.DataFrame(
         totals, index=pd.Index(rows, name=row_param), columns=pd.Index(cols, name=col_param)
     )
@@ -101,6 +105,8 @@ def calc_tornado(
     swing: float = 0.20,
     start_year: int = 2020,
     end_year: int = 2025,
+    baseline: str = "plan",
+    plan_year: int = 2020,
 ) -> pd.DataFrame:
     """Total window savings with each assumption moved by ``-swing`` and ``+swing``, one pass.
 
@@ -111,6 +117,8 @@ def calc_tornado(
         ``dev_lead_years``, development and unit costs of the segments present).
     swing : float
         Relative move, decimal (0.20 = base x 0.8 and x 1.2); rates are capped at 1.
+    baseline, plan_year
+        As :func:`alliance_fin.engines.savings.calc_savings` (default the plan baseline).
 
     Returns
     -------
@@ -122,13 +130,13 @@ def calc_tornado(
     validate_years(start_year, end_year)
     if not 0 <= swing < 1:
         raise ParameterError("invalid tornado swing", [f"swing = {swing!r} is not in [0, 1)"])
-    prep = _prepare(lineup)
-    used = _required_keys(prep)
+    prep = prepare(lineup)
+    used = required_keys(prep)
     keys = list(used if keys is None else keys)
     unknown = [k for k in keys if k not in used]
     if unknown:
         raise ParameterError("unknown savings parameter", [f"{k!r} is not used by the savings engine" for k in unknown])
-    base = _scenario_params(prep, assumptions)
+    base = scenario_params(prep, assumptions)
     n_k = len(keys)
     # Scenarios: 0 = base, 1..n_k = low of each key, n_k+1..2n_k = high of each key.
     scen = {k: np.repeat(v, 2 * n_k + 1) for k, v in base.items()}
@@ -139,7 +147,7 @@ def calc_tornado(
     for i, k in enumerate(keys):
         scen[k][1 + i] = low[i]
         scen[k][1 + n_k + i] = high[i]
-    totals = _window_totals(prep, scen, start_year, end_year)
+    totals = _window_totals(prep, scen, start_year, end_year, baseline, plan_year)
     out = pd.DataFrame(
         {
             "key": pd.array(keys, dtype="str"),

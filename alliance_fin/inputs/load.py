@@ -261,10 +261,28 @@ def load_lineup(path: str | Path | None = None, assumptions: pd.DataFrame | None
 
 
 # --------------------------------------------------------------------------- assumptions
+#: Assumptions whose value is a ``;``-separated list of names, not a number (read by
+#: :func:`load_text_assumptions`; left out of :func:`load_assumptions` so values stay numeric).
+TEXT_ASSUMPTIONS = ("cmf_platforms",)
+
+
 def _packaged_assumptions() -> pd.DataFrame:
     frame = pd.read_csv(paths.ASSUMPTIONS_CSV, dtype=str, keep_default_na=False)
+    frame = frame[~frame["key"].isin(TEXT_ASSUMPTIONS)].copy()
     frame["value"] = frame["value"].astype(float)
     return frame.set_index("key")
+
+
+def load_text_assumptions() -> dict[str, tuple[str, ...]]:
+    """The packaged list-valued assumptions, e.g. ``{"cmf_platforms": ("CMF-A", ...)}``.
+
+    Stored in ``assumptions.csv`` like the others (with unit, provenance, source), the value a
+    ``;``-separated list; names stripped of surrounding spaces.
+    """
+    frame = pd.read_csv(paths.ASSUMPTIONS_CSV, dtype=str, keep_default_na=False)
+    rows = frame[frame["key"].isin(TEXT_ASSUMPTIONS)]
+    return {str(k): tuple(n.strip() for n in str(v).split(";") if n.strip())
+            for k, v in zip(rows["key"], rows["value"], strict=True)}
 
 
 def load_assumptions(path: str | Path | None = None) -> pd.DataFrame:

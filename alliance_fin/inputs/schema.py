@@ -24,13 +24,16 @@ REQUIRED_COLUMNS = (
     "model_id", "member", "brand", "model_name", "segment", "platform", "region",
     "launch_year", "end_year", "annual_volume", "family_id", "role",
 )
-OPTIONAL_COLUMNS = ("plant", "body", "common_platform", "trim", "dev_cost_eur_m", "source", "notes")
+OPTIONAL_COLUMNS = (
+    "plant", "body", "common_platform", "trim", "dev_cost_eur_m", "source", "notes",
+    "replaces", "scheme_since", "rest_of_range",
+)
 PROVENANCE_SUFFIX = "_prov"
 INT_COLUMNS = ("launch_year", "end_year")
 FLOAT_COLUMNS = ("annual_volume", "dev_cost_eur_m")
 TEXT_COLUMNS = (
     "model_id", "member", "brand", "model_name", "segment", "platform", "region", "family_id",
-    "role", "plant", "body", "trim", "source", "notes",
+    "role", "plant", "body", "trim", "source", "notes", "replaces", "scheme_since", "rest_of_range",
 )
 
 #: One line per column for the template's notes sheet and the docs.
@@ -54,6 +57,9 @@ COLUMN_HELP = {
     "dev_cost_eur_m": "Standalone development investment, EUR m (optional; default by segment)",
     "source": "Source keys or references for this row (optional)",
     "notes": "Free text (optional)",
+    "replaces": "model_id of the model this one succeeds, same member (optional; empty for none)",
+    "scheme_since": "Year the model's family or shared-platform programme was decided (optional; empty: derived)",
+    "rest_of_range": "yes for an aggregate row standing for a member's models not listed one by one (optional)",
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from alliance_fin.engines.milestones import calc_milestones, calc_milestones_headline
 from alliance_fin.engines.trimming import calc_trimming
+from alliance_fin.inputs.load import load_text_assumptions
 from alliance_fin.inputs.resolve import resolve_inputs
 from alliance_fin.present.report import Report, Section, add_provenance
 
@@ -58,11 +59,12 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
     trimming = calc_trimming(lineup, values, cut_year=start_year) if apply_trimming else None
     result = calc_milestones(lineup, values, start_year=start_year, end_year=end_year,
                              launch_delay_years=launch_delay_years, as_of_year=as_of_year, trimming=trimming,
-                             amber_tolerance=amber_tolerance)
+                             amber_tolerance=amber_tolerance,
+                             cmf_platforms=load_text_assumptions()["cmf_platforms"])
     head = calc_milestones_headline(result, values)
 
     targets = result.targets
-    paths = targets[targets["scenario"] == "data"].copy()
+    paths = targets[targets["scenario"] == ("trimmed" if apply_trimming else "data")].copy()
     paths["metric"] = paths["metric"].map(METRIC_LABELS).fillna(paths["metric"])
     paths = paths[["year", "metric", "actual", "path", "target", "target_year", "status"]].reset_index(drop=True)
     at = result.at_target.reset_index()

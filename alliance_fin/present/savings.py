@@ -38,9 +38,8 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
     lineup, values, params = inputs.lineup, inputs.values, inputs.parameters
     max_saving_rate, follower_diff_share, discount_rate = (
         params["max_saving_rate"], params["follower_diff_share"], params["discount_rate"])
-    models = sv.calc_model_savings(lineup, values)
-    by_year = sv.calc_savings_by_year(models, values, start_year=start_year, end_year=end_year)
-    headline = sv.calc_headline(models, by_year, values, start_year=start_year, currency=currency)
+    result = sv.calc_savings(lineup, values, start_year=start_year, end_year=end_year, currency=currency)
+    models, by_year, headline = result.models, result.by_year, result.headline
     unit = f"{currency} m"
     money = f"savings_{currency}_m"
 

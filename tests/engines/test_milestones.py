@@ -24,9 +24,9 @@ A = {
     "max_saving_rate": 0.40, "follower_diff_share": 0.20, "platform_saving_rate": 0.15,
     "production_saving_rate": 0.03, "platform_production_saving_rate": 0.01,
     "other_saving_rate": 0.01, "dev_lead_years": 3.0, "dev_cost_eur_m_B": 600.0,
-    "unit_cost_eur_B": 12000.0, "min_volume": 20000.0, "migration_rate": 0.5,
+    "unit_cost_eur_B": 12000.0, "min_volume": 20000.0, "migration_rate": 0.5, "contribution_margin_rate": 0.15,
     "target_lf_share": 0.5, "target_lf_year": 2025.0, "target_platform_share": 0.8,
-    "target_platform_year": 2024.0, "amber_tolerance": 0.05,
+    "target_platform_year": 2024.0, "amber_tolerance": 0.05, "cmf_platforms": "CMF-B",
 }
 
 
@@ -83,7 +83,7 @@ COLUMNS = ["active_models", "launches", "new_models", "new_lf_models", "lf_share
     pytest.param(0, BY_YEAR_DELAY_0, id="delay-0"), pytest.param(1, BY_YEAR_DELAY_1, id="delay-1"),
 ])
 def test_by_year_by_hand(delay, expected):
-    by_year = calc_milestones(hand_lineup(), A, launch_delay_years=delay).by_year
+    by_year = calc_milestones(hand_lineup(), A, as_of_year=2020, launch_delay_years=delay).by_year
     want = pd.DataFrame.from_dict(expected, orient="index", columns=COLUMNS).rename_axis("year")
     pd.testing.assert_frame_equal(by_year, want, check_dtype=False)
 
@@ -96,7 +96,7 @@ def test_empty_year_gives_zero_shares():
 # ----------------------------------------------------------------------------- path and status
 @pytest.mark.parametrize(("start_value", "target", "target_year", "expected"), [
     pytest.param(0.2, 0.5, 2025, [0.2, 0.26, 0.32, 0.38, 0.44, 0.5, 0.5], id="rising-then-held"),
-    pytest.param(0.9, 0.5, 2024, [0.9, 0.8, 0.7, 0.6, 0.5, 0.5, 0.5], id="falling"),
+    pytest.param(0.9, 0.5, 2024, [0.5] * 7, id="above-target-path-is-target-never-falls"),
     pytest.param(0.2, 0.5, 2020, [0.5] * 7, id="target-year-is-start"),
     pytest.param(0.2, 0.5, 2018, [0.5] * 7, id="target-year-before-start"),
 ])
@@ -108,16 +108,16 @@ def test_target_path(start_value, target, target_year, expected):
 TOL = 0.05
 STATUS_CASES = [
     # actual, path, year, target, expected
-    pytest.param(0.5, 0.6, 2022, 0.5, "met", id="exactly-on-target"),
-    pytest.param(0.3, 0.4, 2022, 0.1 + 0.2, "met", id="on-target-within-float-eps"),
+    pytest.param(0.5, 0.6, 2022, 0.5, "ahead", id="before-target-year-at-target-is-ahead-not-met"),
+    pytest.param(0.3, 0.4, 2022, 0.1 + 0.2, "ahead", id="on-target-within-float-eps"),
     pytest.param(0.3 - 2 * EPS, 0.2, 2025, 0.3, "missed", id="below-target-beyond-eps"),
     pytest.param(0.55, 0.5, 2026, 0.5, "met", id="met-after-target-year"),
-    pytest.param(0.4, 0.4, 2022, 0.5, "on track", id="exactly-on-path"),
-    pytest.param(0.3, 0.1 * 3, 2022, 0.5, "on track", id="on-path-within-float-eps"),
-    pytest.param(0.45, 0.4, 2022, 0.5, "on track", id="above-path"),
-    pytest.param(0.38, 0.4, 2022, 0.5, "at risk", id="below-path-within-tolerance"),
-    pytest.param(0.35, 0.4, 2022, 0.5, "at risk", id="exactly-on-tolerance-edge"),
-    pytest.param(0.3499, 0.4, 2022, 0.5, "missed", id="just-beyond-tolerance-edge"),
+    pytest.param(0.4, 0.4, 2022, 0.5, "on_track", id="exactly-on-path"),
+    pytest.param(0.3, 0.1 * 3, 2022, 0.5, "on_track", id="on-path-within-float-eps"),
+    pytest.param(0.45, 0.4, 2022, 0.5, "on_track", id="above-path"),
+    pytest.param(0.38, 0.4, 2022, 0.5, "at_risk", id="below-path-within-tolerance"),
+    pytest.param(0.35, 0.4, 2022, 0.5, "at_risk", id="exactly-on-tolerance-edge"),
+    pytest.param(0.3499, 0.4, 2022, 0.5, "off_track", id="just-beyond-tolerance-edge"),
     pytest.param(0.49, 0.5, 2025, 0.5, "missed", id="short-in-target-year"),
     pytest.param(0.49, 0.5, 2026, 0.5, "missed", id="short-after-target-year"),
 ]
@@ -174,7 +174,7 @@ def test_headline_outside_window():
 
 
 def test_delay_table_by_hand():
-    table = calc_milestones(hand_lineup(), A).delay_table.set_index("launch_delay_years")
+    table = calc_milestones(hand_lineup(), A, as_of_year=2020).delay_table.set_index("launch_delay_years")
     assert table.index.tolist() == [0, 1, 2, 3]
     assert table.loc[0, ["lf_first_met_year", "platform_first_met_year"]].tolist() == [2021, 2023]
     # delay 3: B 2024-2033, D 2026-2033; new by 2025 = C, B -> 1/2 = target
@@ -187,19 +187,19 @@ def test_delay_table_by_hand():
 def test_delay_can_raise_lf_share_when_non_family_launches_slip():
     """Documented behaviour of the defined share: delaying a standalone launch out of the
     window removes it from the denominator (hand line-up: 1/3 with no delay, 1/2 with 3 years)."""
-    shares = [calc_milestones_headline(calc_milestones(hand_lineup(), A, launch_delay_years=d), A)
+    shares = [calc_milestones_headline(calc_milestones(hand_lineup(), A, as_of_year=2020, launch_delay_years=d), A)
               ["lf_share_new_models_2025"] for d in (0, 3)]
     assert shares == [pytest.approx(1 / 3), pytest.approx(1 / 2)]
 
 
 def test_delay_table_not_met_is_na():
-    table = calc_milestones(lineup(model("X", launch=2021, cp=False)), A).delay_table
+    table = calc_milestones(lineup(model("X", launch=2021, cp=False)), A, as_of_year=2020).delay_table
     assert table["lf_first_met_year"].isna().all()
     assert str(table["lf_first_met_year"].dtype) == "Int64"
 
 
 def test_chosen_delay_above_three_is_used():
-    result = calc_milestones(hand_lineup(), A, launch_delay_years=5)
+    result = calc_milestones(hand_lineup(), A, as_of_year=2020, launch_delay_years=5)
     assert result.params["launch_delay_years"] == 5
     assert result.delay_table["launch_delay_years"].tolist() == [0, 1, 2, 3]
     assert result.by_year.loc[2025, "new_models"] == 1  # only C: B and D slip past 2025
@@ -223,7 +223,7 @@ def test_bad_parameters(kwargs, name):
 
 
 def test_numpy_int_delay_accepted():
-    assert calc_milestones(hand_lineup(), A, launch_delay_years=np.int64(2)).params["launch_delay_years"] == 2
+    assert calc_milestones(hand_lineup(), A, as_of_year=2020, launch_delay_years=np.int64(2)).params["launch_delay_years"] == 2
 
 
 # ----------------------------------------------------------------------------- trimming, timeline
@@ -330,7 +330,7 @@ def test_shares_stay_in_unit_interval(frame, delay, trimmed):
 def test_larger_delay_never_raises_2025_lf_share(frame, small, extra):
     """Holds when only leader-follower launches move (standalone ones launched by as_of_year);
     see test_delay_can_raise_lf_share_when_non_family_launches_slip for the general case."""
-    share = [calc_milestones_headline(calc_milestones(frame, A, launch_delay_years=d), A)
+    share = [calc_milestones_headline(calc_milestones(frame, A, as_of_year=2020, launch_delay_years=d), A)
              ["lf_share_new_models_2025"] for d in (small, small + extra)]
     assert share[1] <= share[0] + EPS
 
@@ -338,7 +338,7 @@ def test_larger_delay_never_raises_2025_lf_share(frame, small, extra):
 @settings(max_examples=50, deadline=None)
 @given(frame=small_lineups(), small=st.integers(0, 5), extra=st.integers(1, 5))
 def test_larger_delay_never_raises_new_lf_model_count(frame, small, extra):
-    counts = [calc_milestones(frame, A, launch_delay_years=d).by_year.loc[2025, "new_lf_models"]
+    counts = [calc_milestones(frame, A, as_of_year=2020, launch_delay_years=d).by_year.loc[2025, "new_lf_models"]
               for d in (small, small + extra)]
     assert counts[1] <= counts[0]
 

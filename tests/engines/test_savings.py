@@ -136,7 +136,7 @@ def test_phasing_by_year_hand_computed():
     lineup = frame(model("L", family="F", role="leader", launch=2022, end=2023),
                    model("F", family="F", launch=2030, end=2035))
     ms = savings.calc_model_savings(lineup, A)
-    by = savings.calc_savings_by_year(ms, A, start_year=2020, end_year=2025)
+    by = savings.calc_savings_by_year(ms, A, start_year=2020, end_year=2025, baseline="standalone")
     assert len(by) == 2 * 6 * 3
     lead = by[by["model_id"] == "L"].pivot(index="year", columns="category", values="saving_eur_m")
     assert lead["development"].tolist() == pytest.approx([80, 80, 0, 0, 0, 0])
@@ -168,27 +168,32 @@ def test_model_launched_after_window_saves_nothing_in_window():
 
 def test_npv_zero_rate_equals_sum_and_discounting():
     ms = savings.calc_model_savings(TRIPLE, A)
-    by = savings.calc_savings_by_year(ms, A, start_year=2020, end_year=2025)
-    assert savings.calc_npv(by, 0.0, 2020) == pytest.approx(by["saving_eur_m"].sum(), rel=1e-12)
+    by = savings.calc_savings_by_year(ms, A, start_year=2020, end_year=2025, baseline="standalone")
+    for timing in savings.NPV_TIMINGS:
+        assert savings.calc_npv(by, 0.0, 2020, npv_timing=timing) == pytest.approx(
+            by["saving_eur_m"].sum(), rel=1e-12)
     one = pd.DataFrame({"year": [2020, 2021], "saving_eur_m": [100.0, 110.0]})
-    assert savings.calc_npv(one, 0.10, 2020) == pytest.approx(200.0)
+    assert savings.calc_npv(one, 0.10, 2020, npv_timing="start") == pytest.approx(200.0)
 
 
 def test_headline_values():
     ms = savings.calc_model_savings(pd.concat([TWINS, OWN], ignore_index=True), A)
-    by = savings.calc_savings_by_year(ms, A, start_year=2020, end_year=2025)
+    by = savings.calc_savings_by_year(ms, A, start_year=2020, end_year=2025, baseline="standalone")
     head = savings.calc_headline(ms, by, A, start_year=2020, currency="GBP")
-    assert set(head) == {"total_savings_eur_m", "savings_pct", "npv_savings_eur_m", "total_savings_report_ccy_m"}
+    assert set(head) == set(savings.HEADLINE_KEYS)
     assert all(type(v) is float for v in head.values())
     assert head["savings_pct"] == pytest.approx(480 / 1800)  # decimal fraction of portfolio D
     assert head["total_savings_report_ccy_m"] == pytest.approx(head["total_savings_eur_m"] * 0.85)
 
 
-def test_avoided_successor_dev_is_standalone_investment():
+def test_avoided_successor_dev_is_scheme_investment():
     lineup = pd.concat([TWINS, PLATFORM, UNEQUAL.assign(model_id=["U1", "U2"], family_id="G")], ignore_index=True)
     out = savings.calc_avoided_successor_dev(lineup, A, {"P", "U2"})
     assert out.index.tolist() == ["P", "U2"]
-    assert out["avoided_dev_eur_m"].tolist() == [600.0, 500.0]
+    assert out["standalone_dev_eur_m"].tolist() == [600.0, 500.0]
+    # under the scheme: P (platform, 15%) 600 x 0.85; U2 a follower spends what is left of its D
+    assert out["avoided_dev_eur_m"].tolist() == pytest.approx(out["scheme_dev_eur_m"].tolist())
+    assert out.loc["P", "avoided_dev_eur_m"] == pytest.approx(600 * (1 - A["platform_saving_rate"]))
     assert out["successor_launch_year"].tolist() == [2028, 2028]
     with pytest.raises(ParameterError, match="unknown cut"):
         savings.calc_avoided_successor_dev(lineup, A, ["nope"])

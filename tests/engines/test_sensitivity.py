@@ -44,7 +44,7 @@ def test_sensitivity_grid_default_values_are_base_times_0_8_to_1_2():
 
 def test_tornado_shape_and_values():
     lineup = pd.concat([TWINS, PLATFORM], ignore_index=True)
-    tor = savings_sensitivity.calc_tornado(lineup, A, start_year=2020, end_year=2025)
+    tor = savings_sensitivity.calc_tornado(lineup, A, start_year=2020, end_year=2025, baseline="standalone")
     assert list(tor.columns) == ["key", "base", "low_value", "high_value", "total_low_eur_m",
                                  "total_high_eur_m", "range_eur_m"]
     assert tor["range_eur_m"].is_monotonic_decreasing
