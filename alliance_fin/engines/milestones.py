@@ -16,8 +16,9 @@ Rest-of-range rows (aggregates of a member's unlisted models) count in volumes, 
 
 common platform by ``platform_definition``: ``cmf`` (platform named in ``cmf_platforms``) or
 ``shared`` (the ``common_platform`` flag). Each target gets a path from its ``plan_year`` value
-(:func:`calc_target_path`) and a status per year (:func:`calc_target_status`). Comparisons allow :data:`EPS` so that a value computed to
-be exactly on a boundary (0.1 + 0.2 vs 0.3) lands on the boundary's side it is meant to.
+(:func:`calc_target_path`) and a status per year (:func:`calc_target_status`). Comparisons allow
+:data:`EPS` so that a value computed to be exactly on a boundary (0.1 + 0.2 vs 0.3) lands on the
+boundary's side it is meant to.
 """
 
 from __future__ import annotations
