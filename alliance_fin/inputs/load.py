@@ -33,7 +33,10 @@ from alliance_fin.inputs.schema import (
 )
 
 MODELS_SHEET = "models"
+PLAN_SHEET = "plan"
 ASSUMPTIONS_SHEET = "assumptions"
+#: The packaged line-up as planned on 27 May 2020 (the ``plan`` sheet of the packaged data).
+PLAN_CSV = paths.DATA_DIR / "plan.csv"
 XLSX_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML and legacy .xls
 
@@ -256,8 +259,92 @@ def load_lineup(path: str | Path | None = None, assumptions: pd.DataFrame | None
     frame, where = _read_table(path, MODELS_SHEET, required=True)
     if assumptions is None:
         assumptions = load_assumptions(path if path != paths.LINEUP_CSV else None)
-    segments = {k.removeprefix("dev_cost_eur_m_") for k in assumptions.index if k.startswith("dev_cost_eur_m_")}
-    return validate_lineup(frame, where, segments)
+    return validate_lineup(frame, where, _segments(assumptions))
+
+
+def _segments(assumptions: pd.DataFrame) -> set[str]:
+    return {k.removeprefix("dev_cost_eur_m_") for k in assumptions.index if k.startswith("dev_cost_eur_m_")}
+
+
+def load_plan(path: str | Path | None = None, assumptions: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Load and validate the line-up as planned (sheet ``plan``); the packaged plan when ``path`` is None.
+
+    The plan has the columns of ``models`` (a subset of them) and is checked with the same
+    cell and cross-row rules: ids unique after trimming spaces and ignoring case, one leader per
+    family, ``replaces`` naming a planned model of the same member without cycles,
+    ``scheme_since`` not after launch. Problems name the sheet ``plan``, the row and the column.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``.xlsx`` with sheets ``models`` and (optionally) ``plan``; a ``.csv`` has no plan sheet.
+    assumptions : DataFrame, optional
+        The assumptions in force (default: :func:`load_assumptions` of the same file), for the
+        segments with cost assumptions.
+
+    Returns
+    -------
+    DataFrame or None
+        One row per planned model (RangeIndex), columns and dtypes as :func:`validate_lineup`
+        returns; ``None`` when the file has no ``plan`` sheet.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the plan sheet.
+    """
+    if path is None:
+        path, models_path = PLAN_CSV, paths.LINEUP_CSV
+        frame, where = _read_csv(path, path.read_bytes()[:8]), f"{path.name} [{PLAN_SHEET}]"
+    else:
+        path = models_path = Path(path)
+        frame, where = _read_table(path, PLAN_SHEET, required=False)
+        if frame is None:
+            return None
+    models, _ = _read_table(models_path, MODELS_SHEET, required=False)
+    if models is not None:
+        extra = [c for c in frame.columns if c not in models.columns]
+        if extra:
+            raise InputError(f"{where}: 1 problem(s) with the columns", [
+                f"{where}: column(s) {', '.join(map(repr, extra))} are not in sheet '{MODELS_SHEET}'; "
+                f"the plan has the columns of '{MODELS_SHEET}'"])
+    if assumptions is None:
+        assumptions = load_assumptions(None if path == PLAN_CSV else path)
+    return validate_lineup(frame, where, _segments(assumptions))
+
+
+def load_inputs(path: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """A file's line-up, assumptions and plan, reporting the problems of every sheet at once.
+
+    Returns
+    -------
+    tuple
+        ``(lineup, assumptions, plan)`` as :func:`load_data` and :func:`load_plan` return them
+        (``plan`` None when the file has no plan sheet).
+
+    Raises
+    ------
+    InputError
+        Every problem of ``models``, ``assumptions`` and ``plan``.
+    """
+    problems: list[str] = []
+    try:
+        assumptions = load_assumptions(path)
+    except InputError as exc:
+        problems += [exc.message, *exc.problems]
+        assumptions = _packaged_assumptions()
+
+    def attempt(load):
+        try:
+            return load(path, assumptions=assumptions)
+        except InputError as exc:
+            problems.extend([exc.message, *exc.problems])
+            return None
+
+    lineup, plan = attempt(load_lineup), attempt(load_plan)
+    if problems:
+        raise InputError(f"{path or paths.LINEUP_CSV}: the input has problems", problems)
+    return lineup, assumptions, plan
 
 
 # --------------------------------------------------------------------------- assumptions
