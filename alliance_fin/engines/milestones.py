@@ -271,7 +271,8 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
         ``shared``: the ``common_platform`` flag.
     cmf_platforms : sequence of str or str, optional
         CMF platform names (a ``;``-separated string is split); default
-        ``assumptions["cmf_platforms"]``. Compared ignoring case and spaces.
+        ``assumptions["cmf_platforms"]``, else the packaged ``cmf_platforms`` assumption
+        (:func:`alliance_fin.inputs.load.load_text_assumptions`). Compared ignoring case and spaces.
 
     Returns
     -------
@@ -357,6 +358,9 @@ def _common_platform(frame: pd.DataFrame, assumptions: Mapping[str, object], def
     if definition == "shared":
         return frame["common_platform"].to_numpy(dtype=bool)
     names = cmf_platforms if cmf_platforms is not None else assumptions.get("cmf_platforms")
+    if names is None:  # numeric assumption mappings carry no text rows: the packaged list
+        from alliance_fin.inputs.load import load_text_assumptions
+        names = load_text_assumptions().get("cmf_platforms")
     if names is None:
         raise ParameterError("platform_definition 'cmf' needs the cmf_platforms assumption "
                              "(a list of platform names)")

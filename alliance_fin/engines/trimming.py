@@ -338,8 +338,8 @@ def _reference_year_volumes(models: pd.DataFrame, moves: pd.DataFrame, ref: int)
     gone = models["cut"] & (models["cut_from_year"].fillna(YEAR_LAST + 1).astype("int64") <= ref)
     models = models.assign(on_sale_before=on_sale, on_sale_after=on_sale & ~gone)
     # migrated volume counts in ref only from a model on sale then and cut by then, to one on sale
-    source_ok = moves["from_model_id"].map(on_sale & gone).fillna(False).astype(bool)
-    dest_ok = moves["to_model_id"].map(models["on_sale_after"]).fillna(False).astype(bool)
+    source_ok = moves["from_model_id"].map(on_sale & gone).eq(True)  # unmatched ids (NaN) are False
+    dest_ok = moves["to_model_id"].map(models["on_sale_after"]).eq(True)
     gained = moves.loc[source_ok & dest_ok].groupby("to_model_id")["migrated_volume"].sum()
     models["volume_ref_before"] = np.where(on_sale, models["annual_volume"], 0.0)
     models["volume_ref_after"] = np.where(models["on_sale_after"], models["annual_volume"], 0.0) \

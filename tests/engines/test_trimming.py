@@ -325,15 +325,16 @@ def test_default_lineup_figures_quoted_in_methodology():
     values = load.assumption_values(load.load_assumptions())
     result = calc_trimming(load.load_lineup(), values)
     head = calc_trimming_headline(result)
-    assert (head["models_before"], head["models_after"]) == (47, 37)  # on sale in 2025
+    assert (head["models_before"], head["models_after"]) == (112, 72)  # on sale in 2025
     assert result.models.loc[result.models["cut"], "reason"].value_counts().to_dict() == {
-        "planned": 7, "low_volume": 3}
-    assert round(head["common_platform_volume_share_before"], 3) == 0.880
-    assert round(head["common_platform_volume_share_after"], 3) == 0.878
-    assert result.moves["cut_volume"].sum() == 353_000
-    assert result.moves["migrated_volume"].sum() == 122_500
-    assert result.avoided_dev["avoided_dev_eur_m"].sum() == pytest.approx(6_015)  # scheme basis
-    assert round(head["net_trimming_benefit_eur_m"]) == 3_481
+        "planned": 34, "low_volume": 18, "overlap": 5}
+    assert round(head["common_platform_volume_share_before"], 3) == 0.679
+    assert round(head["common_platform_volume_share_after"], 3) == 0.761
+    assert result.moves["cut_volume"].sum() == 2_309_000
+    assert result.moves["migrated_volume"].sum() == 899_000
+    assert result.avoided_dev["avoided_dev_eur_m"].sum() == pytest.approx(36_025)  # scheme basis, lifetime
+    assert round(result.avoided_dev["avoided_dev_window_eur_m"].sum()) == 24_303
+    assert round(head["net_trimming_benefit_eur_m"]) == 13_282
 
 
 def test_engines_read_text_yes_no_flags_alike():
