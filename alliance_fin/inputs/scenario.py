@@ -397,7 +397,8 @@ def drop_model(lineup: pd.DataFrame | ScenarioEdit, model_id: str, *, promote: s
     -------
     ScenarioEdit
         The new line-up (one row fewer, RangeIndex) and the changes. A family left with one
-        model is dissolved (that model becomes standalone).
+        model is dissolved (that model becomes standalone); a model that ``replaces`` the dropped
+        one gets an empty ``replaces`` (it now succeeds nothing).
 
     Raises
     ------
@@ -410,6 +411,11 @@ def drop_model(lineup: pd.DataFrame | ScenarioEdit, model_id: str, *, promote: s
     detail = f"{frame.at[i, 'member']}, {frame.at[i, 'segment']} {frame.at[i, 'region']}, " \
              f"{frame.at[i, 'annual_volume']:,.0f} units a year"
     _detach(frame, i, promote, changes)
+    if "replaces" in frame.columns:  # a successor of the dropped model now succeeds nothing
+        dropped_id = frame.at[i, "model_id"].strip()
+        for j in frame.index[frame["replaces"].fillna("").astype(str).str.strip().eq(dropped_id)]:
+            _set(frame, int(j), "replaces", "")
+            changes.append(f"{_label(frame, int(j))} no longer replaces {dropped_id} (dropped)")
     frame = frame.drop(index=i).reset_index(drop=True)
     changes.append(f"dropped {label} ({detail}{f', was in {family}' if family else ''})")
     return _finish(frame, changes, "drop_model")
