@@ -107,6 +107,13 @@ def test_rules_give_reason(rows, kwargs, expected):
     pytest.param({"min_volume": -1}, ["min_volume"], id="negative-min-volume"),
     pytest.param({"cut_year": 2020.5}, ["cut_year"], id="cut-year-not-int"),
     pytest.param({"cut_year": 2050}, ["cut_year"], id="cut-year-out-of-range"),
+    pytest.param({"reference_year": 2026}, ["reference_year = 2026", "2020 to end_year 2025"],
+                 id="reference-year-after-window"),
+    pytest.param({"reference_year": 2019}, ["reference_year = 2019", "outside the report window"],
+                 id="reference-year-before-window"),
+    pytest.param({"reference_year": 2022, "start_year": 2023, "end_year": 2030}, ["reference_year = 2022"],
+                 id="reference-year-before-a-moved-window"),
+    pytest.param({"reference_year": 2024.0}, ["reference_year = 2024.0"], id="reference-year-not-int"),
 ])
 def test_bad_parameters_raise_naming_them(kwargs, names):
     with pytest.raises(ParameterError) as err:
