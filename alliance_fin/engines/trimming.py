@@ -3,15 +3,11 @@
 Pure calculations: a line-up frame and an assumptions mapping in, frames out. The method is in
 ``docs/methodology.md`` (section "Range trimming"); in short:
 
-1. Reasons (:mod:`alliance_fin.engines.trimming_rules`), first match wins: the explicit ``keep``/``cut`` lists (``"manual"``), then the rules in
-   the fixed order ``planned`` (``trim == "yes"``), ``low_volume`` (``annual_volume < min_volume``
-   and not a leader), ``overlap`` (off the common platforms while a model of another member with
-   the same segment and region is on a common platform and in a family; models the data marks
-   ``replaced`` are left to their planned replacement). Every rule is evaluated
-   on the input line-up, so the outcome does not depend on the order cuts are made in.
-2. Migration (same module): ``migration_rate`` x the cut model's volume moves to one retained model of the same
-   segment and region: same family first, then same member, then any member; ties go to the
-   highest ``annual_volume``, then the smallest ``model_id``. No such model: the volume is lost.
+1. Reasons and migration (:mod:`alliance_fin.engines.trimming_rules`): the ``keep``/``cut``
+   lists (``manual``), then ``planned``, ``low_volume`` and ``overlap``, first match wins, every
+   rule evaluated on the input line-up; ``migration_rate`` x a cut model's volume moves to one
+   retained model of the same segment and region (same family, then member, then any).
+2. Cut years: a rule or manual cut stops before ``cut_year``; a planned cut runs to its end year.
 3. Before/after figures in one year, ``reference_year``: models on sale that year after
    changeovers (``launch_year <= reference_year <= effective_end_year``), their volume and the
    common-platform volume share. A cut model counts *after* only while it is still on sale
