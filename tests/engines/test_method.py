@@ -218,3 +218,27 @@ def test_prop_trimming_counts_never_exceed_models_on_sale(lineup, ref, cut_year)
     assert head["models_after"] <= head["models_before"] == on_sale + lines.sum()
     by_member = result.before_after[result.before_after["dimension"].eq("member")]
     assert (by_member["after"] <= by_member["before"]).all()
+
+
+def test_trimming_worked_example_in_methodology():
+    """docs/methodology.md, "Value": one platform model cut by hand, no receiver, no successor."""
+    result = calc_trimming(frame(model("P", launch=2018, end=2022)), A, cut=["P"], rules=())
+    value = result.value_by_year
+    assert value["avoided_dev_eur_m"].tolist() == pytest.approx([170, 170, 170, 0, 0, 0])
+    assert value["lost_contribution_eur_m"].tolist() == pytest.approx([180] * 6)
+    assert calc_trimming_headline(result)["net_trimming_benefit_eur_m"] == pytest.approx(-570.0)
+
+
+def test_savings_worked_example_in_methodology():
+    """docs/methodology.md, the two-model family under both baselines and the three NPV timings."""
+    rows = [model("L", member="Nissan", family="F", role="leader", launch=2022, end=2029, volume=200_000),
+            model("F", family="F", launch=2023, end=2030, volume=50_000)]
+    lineup = frame(*rows).assign(segment="C", dev_cost_eur_m=[1000.0, 500.0])
+    values = {**A, "dev_cost_eur_m_C": 900.0, "unit_cost_eur_C": 18000.0}
+    standalone = {t: savings.calc_savings(lineup, values, baseline="standalone", npv_timing=t).headline
+                  for t in ("start", "mid", "end")}
+    assert standalone["mid"]["total_savings_eur_m"] == pytest.approx(995.11, abs=0.005)
+    assert [round(standalone[t]["npv_savings_eur_m"], 2) for t in ("start", "mid", "end")] == [816.05, 785.25, 755.60]
+    plan = savings.calc_savings(lineup, values).headline
+    assert round(plan["total_savings_eur_m"], 2) == 241.33 and round(plan["pre_plan_savings_eur_m"], 2) == 753.78
+    assert round(plan["net_savings_eur_m"], 2) == 228.00
