@@ -269,3 +269,8 @@ def test_validate_lists_problems_of_both_sheets_at_once(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "[models] row 3, column 'role'" in err and "[plan] row 2, column 'member'" in err
+
+
+def test_validate_says_when_there_is_no_plan_sheet(capsys):
+    assert main(["validate", str(ROOT_CSV)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("; no plan sheet")
