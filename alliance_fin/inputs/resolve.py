@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from alliance_fin.inputs.load import assumption_values, describe_data, load_assumptions, load_lineup
+from alliance_fin.inputs.load import assumption_values, describe_data, load_assumptions, load_lineup, load_plan
 
 __all__ = ["ReportInputs", "resolve_inputs"]
 
@@ -47,6 +47,9 @@ class ReportInputs:
     data : mapping
         ``path``, ``sha256``, ``rows`` of the input (``path`` ``in memory`` for a frame given
         directly).
+    plan : DataFrame or None
+        The line-up as planned (sheet ``plan``, :func:`alliance_fin.inputs.load.load_plan`), when
+        asked for with ``with_plan=True`` or given; ``None`` otherwise or when the file has none.
     """
 
     lineup: pd.DataFrame
@@ -55,6 +58,7 @@ class ReportInputs:
     values: Mapping[str, float]
     parameters: Mapping[str, Any]
     data: Mapping[str, Any]
+    plan: pd.DataFrame | None = None
 
     def base_value(self, key: str) -> float | None:
         """The assumption's value before parameters (``None`` when ``key`` is no assumption)."""
@@ -77,7 +81,8 @@ def _apply(frame: pd.DataFrame, parameters: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def resolve_inputs(data_path: str | Path | None = None, parameters: Mapping[str, Any] | None = None, *,
-                   lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None) -> ReportInputs:
+                   lineup: pd.DataFrame | None = None, assumptions: pd.DataFrame | None = None,
+                   plan: pd.DataFrame | None = None, with_plan: bool = False) -> ReportInputs:
     """Load and check the data once, and apply the parameters to the assumptions once.
 
     Parameters
@@ -89,6 +94,11 @@ def resolve_inputs(data_path: str | Path | None = None, parameters: Mapping[str,
     lineup, assumptions : DataFrame, optional
         In-memory inputs (e.g. from :mod:`alliance_fin.inputs.scenario`); they win over
         ``data_path``. ``assumptions`` is taken as the base (before parameters).
+    plan : DataFrame, optional
+        In-memory plan line-up; wins over the file's ``plan`` sheet.
+    with_plan : bool
+        Also load and validate the ``plan`` sheet of ``data_path`` (the packaged plan when
+        empty); ``ReportInputs.plan`` is ``None`` when the file has no such sheet.
 
     Returns
     -------
@@ -106,6 +116,8 @@ def resolve_inputs(data_path: str | Path | None = None, parameters: Mapping[str,
         if value is None and key in base.index:
             params[key] = _typed(key, float(base.loc[key, "value"]))
     effective = _apply(base, params)
+    if plan is None and with_plan:
+        plan = load_plan(path, assumptions=base)
     return ReportInputs(lineup=lineup, base_assumptions=base, assumptions=effective,
                         values=MappingProxyType(assumption_values(effective)),
-                        parameters=MappingProxyType(params), data=MappingProxyType(data))
+                        parameters=MappingProxyType(params), data=MappingProxyType(data), plan=plan)
