@@ -198,6 +198,11 @@ def plan_run(
         problems.append(f"--timeout {timeout}: expected a number of seconds > 0")
 
     data_info, assumptions, data_problems = _check_data(data)
+    if "plan_vs_actual" in selected and not data_problems:
+        # plan_vs_actual reads the data's `plan` sheet too: refuse a missing or bad one here (issue 16)
+        from alliance_fin.present.plan_vs_actual import check_plan_data
+
+        data_problems = [f"plan_vs_actual: {p}" for p in check_plan_data(data)]
     parameters: dict[str, dict[str, Any]] = {}
     try:
         file_values = load_params_file(params_file) if params_file else {}
