@@ -75,8 +75,8 @@ def _calc_sheet(book: Book, report: Report, plan_cols: Mapping[str, str]) -> dic
     book.put(ws, 1, 1, "model_id", style="header")
     for k in range(len(STATES)):
         letters[k] = {c: get_column_letter(2 + k * len(STATE_COLS) + j) for j, c in enumerate(STATE_COLS)}
-        for c, letter in letters[k].items():
-            book.put(ws, 1, 2 + k * len(STATE_COLS) + STATE_COLS.index(c), f"s{k} {c}", style="header")
+        for j, c in enumerate(STATE_COLS):
+            book.put(ws, 1, 2 + k * len(STATE_COLS) + j, f"s{k} {c}", style="header")
     states = result.states.set_index(["state", "model_id"])
     in_plan, in_out = result.models["in_plan_lineup"], result.models["in_outcome"]
 
@@ -142,10 +142,10 @@ def _variance_sheet(book: Book, report: Report, plan_cols: Mapping[str, str],
         r = i + 2
         cr = r  # same row order on Bridge calc
 
-        def plan_ref(column: str) -> Formula | None:
+        def plan_ref(column: str, m: str = m) -> Formula | None:
             return Formula(f"Plan!${plan_cols[column]}${plan_row[m]}") if m in plan_row else None
 
-        def out_ref(column: str) -> Formula | None:
+        def out_ref(column: str, m: str = m) -> Formula | None:
             return Formula(book.data(column, out_row[m])) if m in out_row else None
 
         values = {
