@@ -173,6 +173,10 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
                      "planned_role", "actual_role", "planned_volume", "actual_volume", "planned_saving",
                      "actual_saving", "variance", *(k for k, _ in CAUSES), "timing", "permanent", "changes",
                      "rest_of_range", "future_launch"]]
+    # what changed first, so that it fits the rows the HTML shows (the workbook lists every model)
+    rank = {s: i for i, s in enumerate(("cancelled", "delayed", "advanced", "regrouped", "revised", "added",
+                                        "as_planned"))}
+    models = models.sort_values("status", key=lambda s: s.map(rank), kind="stable", ignore_index=True)
     bridge = result.bridge.assign(value=result.bridge["value_eur_m"] * rate,
                                   cumulative=result.bridge["cumulative_eur_m"] * rate)
     bridge = bridge[["step", "label", "value", "cumulative", "kind"]]
@@ -244,7 +248,7 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
             + ". `regrouped` is a changed family or role, `revised` another changed value (end year, successor, "
             "volume, platform); `timing` variances are delays only, the rest `permanent`. The cause columns give "
             f"each model's part of each bridge step ({unit}, window savings); `future_launch` marks launches "
-            f"after {as_of_year}, still plans."), table="models"),
+            f"after {as_of_year}, still plans. Changed models come first."), table="models"),
         "savings": Section("Savings planned against realised", (
             f"From the plan's {hl['savings_plan_eur_m'] * rate:,.0f} {unit} to the outcome's "
             f"{hl['savings_actual_eur_m'] * rate:,.0f} {unit} by cause, each cause the change of the window total "

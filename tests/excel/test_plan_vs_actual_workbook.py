@@ -30,8 +30,9 @@ def test_sheets_and_one_variance_row_per_model(report, tmp_path):
     assert wb.sheetnames == ["Cover", "Assumptions", "Data", "Plan", "Bridge calc", "Variance", "Targets",
                              "Events", "Checks"]
     variance = wb["Variance"]
-    ids = [variance.cell(r, 1).value for r in range(2, len(report.tables["models"]) + 2)]
-    assert ids == report.tables["models"]["model_id"].tolist()
+    library = report.results["plan_vs_actual"].models
+    ids = [variance.cell(r, 1).value for r in range(2, len(library) + 2)]
+    assert ids == library.index.tolist()  # plan order, then the added models
     assert variance.cell(2, 12).value.startswith("='Bridge calc'!")  # planned saving: a live formula
     assert {"checks_ok", "savings_realisation_rate", "bridge_delays_eur_m"} <= set(wb.defined_names)
 
