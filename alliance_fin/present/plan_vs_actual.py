@@ -198,6 +198,17 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
     targets = targets.sort_values(["metric", "year"], key=lambda s: s.map(order) if s.name == "metric" else s,
                                   ignore_index=True)
     events = build_events_table()
+    # the shares drawn: the range reading of leader-follower and the platform share, on each line-up
+    drawn = result.targets[result.targets["metric"].isin(["lf_share_range", "platform_volume_share"])]
+    paths = drawn.assign(metric=drawn["metric"].map({"lf_share_range": "leader-follower share of models",
+                                                    "platform_volume_share": "common-platform volume share"})
+                         + " (" + drawn["lineup"] + ")", status=drawn["status"].str.replace("_", " "))
+    paths = paths[["year", "metric", "actual", "path", "target", "target_year", "status"]].reset_index(drop=True)
+    pf_last = result.targets[(result.targets["metric"] == "platform_volume_share")
+                             & (result.targets["year"] == end_year)].set_index("lineup")["actual"]
+    last_platform = (f" (in {end_year}: {pf_last['plan']:.1%} planned, {pf_last['outcome']:.1%} actual)"
+                     if end_year != int(result.at_target.at["platform_volume_share", "target_year"])
+                     and len(pf_last) == 2 else "")
 
     step = result.bridge.set_index("step")["value_eur_m"] * rate
     timing = float(step["delays"])
@@ -225,8 +236,8 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
         f"S:1); of the models launched from {plan_year}, {new['plan']:.1%} planned and **{new['outcome']:.1%}** "
         f"actual (founding article's \"half of the new models\"). Volume on common platforms "
         f"({platform_definition} definition) in {int(pf['target_year'])}: {pf['plan']:.1%} planned, "
-        f"**{pf['outcome']:.1%}** actual, against {pf['target']:.0%} (S:101; later sources give 2025 or 2026, "
-        "S:109).")
+        f"**{pf['outcome']:.1%}** actual{last_platform}, against {pf['target']:.0%} (S:101; later sources give "
+        "2025 or 2026, S:109).")
     head_table = pd.DataFrame({"figure": [
         f"Planned savings {start_year}-{end_year} ({unit})", f"Realised savings {start_year}-{end_year} ({unit})",
         "Savings realisation rate (share)", "Models delayed", "Models cancelled", "Models added",
@@ -260,14 +271,15 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
         "targets": Section("The targets, planned against actual", (
             "Both leader-follower readings and the common-platform volume share, year by year on each line-up, "
             "with status against the straight path from the plan-year value to the target (met / missed from "
-            "the target year on). Trimming is not applied."), table=("at_target", "targets"),
-            percent=("target", "plan", "outcome")),
+            "the target year on). Trimming is not applied. The chart draws the models-on-sale reading and the "
+            "platform share on each line-up (dashed: the path; star: the target)."), table=("at_target", "targets"),
+            percent=("target", "plan", "outcome"), plot="plot_share_paths", plot_table="target_paths"),
         "events": Section("What happened around it", (
             f"{len(events)} dated events that changed the plan, each with its sources (keys of sources.csv) "
             "and their kind: primary (a member's own document), press, or secondary."), table="events"),
     }
     tables = {"headline": head_table, "models": models, "bridge": bridge, "families": families,
-              "at_target": at, "targets": targets, "events": events}
+              "at_target": at, "targets": targets, "target_paths": paths, "events": events}
     add_provenance("plan_vs_actual", inputs, tables, sections)
     _add_event_sources(tables, events)
     checks = {k: float(v) for k, v in hl.items()}
