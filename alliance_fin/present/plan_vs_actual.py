@@ -8,6 +8,7 @@ with each source's kind from ``sources.csv``.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -85,12 +86,23 @@ def read_plan(data_path: str | Path | None = None, assumptions: pd.DataFrame | N
 
 
 def check_plan_data(data: str | Path | None) -> list[str]:
-    """Every problem of a data file's ``plan`` sheet, for the runner's check before any kernel."""
+    """Every problem of a data file's ``plan`` sheet, for the runner's check before any kernel.
+
+    Remembered per file content (path, size, modification time), so a sweep checks a file once.
+    """
     path = Path(data).expanduser().resolve() if data else None
+    if path is None or not path.is_file():
+        return list(_check_once(None, 0, 0)) if path is None else [f"data file {data}: not found"]
+    stat = path.stat()
+    return list(_check_once(str(path), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _check_once(path: str | None, size: int, mtime_ns: int) -> tuple[str, ...]:
     try:
-        return _plan_problems(path)[1]
+        return tuple(_plan_problems(Path(path) if path else None)[1])
     except InputError as exc:
-        return exc.problems or [exc.message]
+        return tuple(exc.problems or [exc.message])
 
 
 # ---------------------------------------------------------------------------- events
