@@ -41,6 +41,8 @@ _EXPORTS = {
     "compare_reports": "alliance_fin.present.compare",
     "build_trimming_report": "alliance_fin.present.trimming",
     "build_milestones_report": "alliance_fin.present.milestones",
+    "build_plan_vs_actual_report": "alliance_fin.present.plan_vs_actual",
+    "calc_plan_vs_actual": "alliance_fin.engines.plan_vs_actual",
     "resolve_inputs": "alliance_fin.inputs.resolve",
     "ReportInputs": "alliance_fin.inputs.resolve",
     "REPORT_SPECS": "alliance_fin.registry",

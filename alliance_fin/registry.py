@@ -111,6 +111,8 @@ class ReportSpec:
         The manifest's headline keys (numbers or booleans) the notebook must write.
     builder, writer : str
         ``"module:function"`` of the ``build_<report>_report`` function and of the workbook writer.
+    needs_plan : bool
+        The report reads the data's ``plan`` sheet too (refused before any kernel without one).
     assumption_keys : tuple of str
         Assumptions the report uses (a key ending in ``_`` is a prefix, e.g. ``fx_eur_``); its
         provenance table and workbook list these.
@@ -124,6 +126,7 @@ class ReportSpec:
     builder: str = ""
     writer: str = ""
     assumption_keys: tuple[str, ...] = ()
+    needs_plan: bool = False
     param_names: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -217,6 +220,28 @@ REPORT_SPECS: dict[str, ReportSpec] = {
         builder="alliance_fin.present.milestones:build_milestones_report",
         writer="alliance_fin.excel.milestones:write_milestones_workbook",
         assumption_keys=("target_", "amber_tolerance", "min_volume", "migration_rate"),
+    ),
+    "plan_vs_actual": ReportSpec(
+        "plan_vs_actual", "Plan against outcome", "plan_vs_actual.ipynb",
+        COMMON_PARAMS + (
+            _year("as_of_year", 2026, "last year the outcome line-up records as it happened; later launches are plans"),
+            ParamSpec("baseline", "str", "plan", "savings baseline on both line-ups: plan (programmes decided from "
+                      "plan_year on) or standalone", choices=("plan", "standalone")),
+            _year("plan_year", 2020, "year of the plan: baseline cut-off, first year of 'new models', start of the paths"),
+            ParamSpec("platform_definition", "str", "cmf", "common platform: cmf (the CMF platforms) or shared "
+                      "(any platform two members share)", choices=("cmf", "shared")),
+            _share("target_lf_share", 0.50, "target share of models under leader-follower"),
+            _year("target_lf_year", 2025, "year of the leader-follower target"),
+            _share("target_platform_share", 0.80, "target share of volume on common platforms"),
+            _year("target_platform_year", 2024, "year of the common-platform target"),
+        ),
+        ("models_delayed", "models_cancelled", "models_added", "savings_plan_eur_m", "savings_actual_eur_m",
+         "savings_realisation_rate", "lf_share_range_2025_plan", "lf_share_range_2025_actual",
+         "common_platform_volume_share_2024_plan", "common_platform_volume_share_2024_actual"),
+        builder="alliance_fin.present.plan_vs_actual:build_plan_vs_actual_report",
+        writer="alliance_fin.excel.plan_vs_actual:write_plan_vs_actual_workbook",
+        assumption_keys=(*_SAVINGS_KEYS, "target_"),
+        needs_plan=True,
     ),
 }
 

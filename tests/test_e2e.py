@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from alliance_fin.cli import main
 from alliance_fin.present.milestones import build_milestones_report
+from alliance_fin.present.plan_vs_actual import build_plan_vs_actual_report
 from alliance_fin.present.savings import build_savings_report
 from alliance_fin.present.trimming import build_trimming_report
 from alliance_fin.run.params import REPORT_SPECS
@@ -64,6 +65,13 @@ def test_headlines_equal_the_library(bundle):
     ms = build_milestones_report(launch_delay_years=1).headline
     assert heads["milestones"] == ms
     assert isinstance(heads["milestones"]["lf_target_met"], bool)
+    assert heads["plan_vs_actual"] == pytest.approx(build_plan_vs_actual_report(currency="JPY").headline)
+
+
+def test_run_all_produces_four_reports(bundle):
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert list(manifest["reports"]) == ["savings", "range_trimming", "milestones", "plan_vs_actual"]
+    assert {p.name for p in bundle.glob("*.xlsx")} == {f"{r}.xlsx" for r in manifest["reports"]}
 
 
 class _Scan(html.parser.HTMLParser):
@@ -115,7 +123,8 @@ def test_workbooks_recalculate_in_libreoffice(bundle, report, tmp_path):
 
 def test_small_fixture_runs_every_report(tmp_path, capsys):
     out = tmp_path / "small"
-    assert main(["run", "--data", str(SMALL), "--out", str(out), "-p", "scenario=small"]) == 0
+    models_only = [r for r in REPORT_SPECS if r != "plan_vs_actual"]  # a CSV has no plan sheet
+    assert main(["run", *models_only, "--data", str(SMALL), "--out", str(out), "-p", "scenario=small"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["data"]["rows"] == 8
     assert all(r["status"] == "ok" for r in manifest["reports"].values())

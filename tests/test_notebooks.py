@@ -42,7 +42,7 @@ def _parameters(nb) -> dict[str, tuple[str, object, str]]:
 
 
 def test_all_report_notebooks_present():
-    assert REPORT_NOTEBOOKS == ["milestones.ipynb", "range_trimming.ipynb", "savings.ipynb"]
+    assert REPORT_NOTEBOOKS == ["milestones.ipynb", "plan_vs_actual.ipynb", "range_trimming.ipynb", "savings.ipynb"]
 
 
 @pytest.mark.parametrize("name", ALL_NOTEBOOKS)

@@ -288,3 +288,36 @@ def plot_timeline_counts(gantt: pd.DataFrame, *, start_year: int, end_year: int,
     ax.legend(fontsize=7, frameon=False, loc="upper left")
     _note(ax, "Too many models for one bar each: every model, with its years, is in the workbook. " + SOURCE_NOTE)
     return ax
+
+
+def plot_savings_bridge(bridge: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
+    """Waterfall from planned to realised window savings by cause (plan against outcome).
+
+    Unlike :func:`plot_waterfall` (investment, where a fall is a saving and drawn green), here a
+    fall is savings lost: causes that lower the total are red, those that raise it green.
+
+    Parameters
+    ----------
+    bridge : DataFrame
+        Columns ``label``, ``value`` (report currency, millions: totals for the first and last
+        rows, changes for the causes), ``kind`` (``total`` or ``delta``), in drawing order.
+    """
+    ax = _axes(ax)
+    running = 0.0
+    for i, rec in enumerate(bridge.itertuples(index=False)):
+        if rec.kind == "total":
+            ax.bar(i, rec.value, color="#1F3864")
+            running = rec.value
+            ax.text(i, rec.value, f"{rec.value:,.0f}", ha="center", va="bottom", fontsize=8)
+        else:
+            bottom = running + min(rec.value, 0)
+            ax.bar(i, abs(rec.value), bottom=bottom, color="#C00000" if rec.value < 0 else "#70AD47")
+            ax.text(i, max(running, running + rec.value), f"{rec.value:+,.0f}", ha="center", va="bottom", fontsize=8)
+            running += rec.value
+    labels = [str(s).split(" (")[0].replace(" ", "\n", 1) for s in bridge["label"]]
+    ax.set_xticks(range(len(bridge)), labels, fontsize=8)
+    ax.yaxis.set_major_formatter(_money(currency))
+    ax.set_ylabel(f"Savings in the window, {currency} m")
+    ax.set_title("From planned to realised savings, by cause")
+    _note(ax)
+    return ax

@@ -190,6 +190,11 @@ def plan_run(
         problems.append(f"--timeout {timeout}: expected a number of seconds > 0")
 
     data_info, assumptions, data_problems = check_data(data)
+    if any(specs[r].needs_plan for r in selected) and not data_problems:
+        # a report that compares with the plan reads the data's `plan` sheet too: refuse a missing or bad one here
+        from alliance_fin.inputs.plan import check_plan_data
+
+        data_problems = [f"{r}: {p}" for r in selected if specs[r].needs_plan for p in check_plan_data(data)]
     parameters: dict[str, dict[str, Any]] = {}
     try:
         file_values = load_params_file(params_file) if params_file else {}

@@ -213,7 +213,8 @@ def hostile_run(hostile_csv, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("run") / "bundle"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-        code = main(["run", "all", "--data", str(hostile_csv), "--out", str(out), "--jobs", "2"])
+        code = main(["run", "savings", "range_trimming", "milestones", "--data", str(hostile_csv), "--out", str(out),
+                     "--jobs", "2"])  # a CSV has no plan sheet: plan_vs_actual is refused on it
     assert code == 0
     return out
 

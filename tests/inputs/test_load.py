@@ -199,7 +199,7 @@ def test_all_anywhere_in_the_report_list_means_all(tmp_path, monkeypatch):
     seen = {}
     monkeypatch.setattr("alliance_fin.run.runner.run_cli", lambda reports, **kw: seen.setdefault("r", reports) and 0)
     main(["run", "savings", "all", "--out", str(tmp_path / "x")])
-    assert seen["r"] == ["savings", "range_trimming", "milestones"]
+    assert seen["r"] == ["savings", "range_trimming", "milestones", "plan_vs_actual"]
 
 
 # ----------------------------------------------------------------------------- the plan sheet

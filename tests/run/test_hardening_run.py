@@ -29,12 +29,12 @@ from alliance_fin.present.milestones import build_milestones_report
 from alliance_fin.run import publish, runner
 from alliance_fin.run.execute import run_report_job
 from alliance_fin.run.outputs import write_report_outputs
-from alliance_fin.run.params import COMMON_PARAMS, ReportSpec
+from alliance_fin.run.params import COMMON_PARAMS, REPORT_SPECS, ReportSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 EPOCH = "1600000000"
-REPORTS = ("savings", "range_trimming", "milestones")
+REPORTS = tuple(REPORT_SPECS)  # `run all` on the packaged data: every report, plan_vs_actual included
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def _refusal(*args, **kwargs) -> str:
 
 
 def test_reports_and_contract_parameters():
-    assert REPORTS == ("savings", "range_trimming", "milestones")
+    assert REPORTS == ("savings", "range_trimming", "milestones", "plan_vs_actual")
     savings = REPORT_SPECS["savings"]
     assert savings.param("max_saving_rate").default == 0.40
     assert (savings.param("max_saving_rate").min, savings.param("max_saving_rate").max) == (0, 1)
