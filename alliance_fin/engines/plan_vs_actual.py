@@ -1,7 +1,7 @@
 """Plan against outcome: the 27 May 2020 line-up matched with the line-up as it turned out.
 
 Pure calculations (frames and scalars in, frames out). The method is in ``docs/methodology.md``,
-section "Plan against outcome":
+section Plan against outcome:
 
 - **Match** the ``plan`` and ``models`` line-ups by ``model_id``. Status: ``cancelled`` (plan
   only), ``added`` (outcome only), ``regrouped`` (family or role changed), ``delayed`` (launched

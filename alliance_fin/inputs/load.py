@@ -163,6 +163,16 @@ def _segments(assumptions: pd.DataFrame) -> set[str]:
     return {k.removeprefix("dev_cost_eur_m_") for k in assumptions.index if k.startswith("dev_cost_eur_m_")}
 
 
+def excel_column(index: int) -> str:
+    """The Excel letters of 0-based column ``index`` (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def load_plan(path: str | Path | None = None, assumptions: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Load and validate the line-up as planned (sheet ``plan``); the packaged plan when ``path`` is None.
 
@@ -202,9 +212,10 @@ def load_plan(path: str | Path | None = None, assumptions: pd.DataFrame | None =
     if models is not None:
         extra = [c for c in frame.columns if c not in models.columns]
         if extra:
-            raise InputError(f"{where}: 1 problem(s) with the columns", [
-                f"{where}: column(s) {', '.join(map(repr, extra))} are not in sheet '{MODELS_SHEET}'; "
-                f"the plan has the columns of '{MODELS_SHEET}'"])
+            header = list(frame.columns)  # the header is row 1; name each column where it stands
+            raise InputError(f"{where}: {len(extra)} problem(s) with the columns", [
+                f"{where} row 1, column {c!r} ({excel_column(header.index(c))}): not in sheet '{MODELS_SHEET}'; "
+                f"the plan has the columns of '{MODELS_SHEET}'" for c in extra])
     if assumptions is None:
         assumptions = load_assumptions(None if path == PLAN_CSV else path)
     return validate_lineup(frame, where, _segments(assumptions))

@@ -97,7 +97,7 @@ def _collide(plan):
     pytest.param(lambda plan: None, ["[plan]", "sheet 'plan' is missing"], id="no plan sheet"),
     pytest.param(_collide, ["[plan] rows 2, 5", "column 'model_id'", "ignoring case and spaces"],
                  id="ids collide after trimming and case"),
-    pytest.param(lambda plan: plan.assign(colour="red"), ["[plan] row 1", "column 'colour'", "'models' has no"],
+    pytest.param(lambda plan: plan.assign(colour="red"), ["[plan] row 1", "column 'colour'", "not in sheet 'models'"],
                  id="a column models does not have"),
 ])
 def test_bad_plan_sheet_is_refused_before_any_kernel(make, where, tmp_path, capsys):
