@@ -235,6 +235,9 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
     checks["plan_total_eur_m"] = plan_total
     checks["standalone_total_eur_m"] = standalone_total
     checks["development_eur_m"] = development
+    checks["models_in_plan"] = float(models["in_plan"].sum())
+    checks["sum_effective_end_year"] = float(models["effective_end_year"].sum())
+    checks["sum_scheme_since"] = float(models["scheme_since"].sum())
     checks["by_member"] = {str(k): float(v) for k, v in by_year.groupby("member")["saving_eur_m"].sum().items()}
     checks["by_year"] = {int(k): float(v) for k, v in by_year.groupby("year")["saving_eur_m"].sum().items()}
     results = {"model_savings": models, "by_year": by_year, "checks": checks, "savings": result,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from alliance_fin.engines.savings import calc_avoided_successor_dev
 from alliance_fin.engines.trimming import calc_trimming, calc_trimming_headline
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.inputs.resolve import resolve_inputs
@@ -181,4 +182,8 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
               "counts": ba, "migration": result.moves, "shares": shares, "plans": result.plans,
               "avoided": avoided, "value_by_year": value_by_year}
     add_provenance("range_trimming", inputs, tables, sections)
-    return Report("range_trimming", inputs, dict(head), tables, {"trimming": result}, sections)
+    cut_ids = list(models.index[models["cut"]])
+    scheme_dev = calc_avoided_successor_dev(lineup, values, cut_ids)["scheme_dev_eur_m"] if cut_ids \
+        else pd.Series(dtype=float)
+    return Report("range_trimming", inputs, dict(head), tables,
+                  {"trimming": result, "scheme_dev_eur_m": scheme_dev}, sections)
