@@ -118,7 +118,7 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
     events = mark_rest_of_range(result.timeline, lineup)
 
     row = result.at_target
-    lf, lf_range, pf = row.loc["lf_share_new"], row.loc["lf_share_range"], row.loc["platform_volume_share"]
+    lf, pf = row.loc["lf_share_new"], row.loc["platform_volume_share"]
     lf_year, pf_year = int(lf["target_year"]), int(pf["target_year"])
     met = {True: "met", False: "missed"}
     readings = pd.DataFrame([{

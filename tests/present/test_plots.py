@@ -6,12 +6,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from pathlib import Path  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-
-from pathlib import Path  # noqa: E402
 
 import alliance_fin as af  # noqa: E402
 from alliance_fin.present import plots  # noqa: E402

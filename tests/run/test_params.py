@@ -108,7 +108,8 @@ def test_describe_reports_rows():
     ],
     ids=["float-text", "float-int", "int-text", "int-integral-float", "bool-no", "bool-TRUE",
          "bool-0", "bool-1", "choice", "currency-lower-case", "currency-mixed-case-spaces", "baseline",
-         "npv-timing", "platform-definition", "reference-year", "str-from-yaml-int", "id-list-text", "id-list-yaml", "id-list-empty"],
+         "npv-timing", "platform-definition", "reference-year", "str-from-yaml-int", "id-list-text",
+         "id-list-yaml", "id-list-empty"],
 )
 def test_coerce_accepts(name, raw, expected):
     spec = next(p for s in REPORT_SPECS.values() for p in s.params if p.name == name)
