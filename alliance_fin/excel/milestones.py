@@ -30,9 +30,8 @@ from openpyxl.utils import get_column_letter
 
 from alliance_fin.engines.milestones import MODEL_SHARE_YEAR
 from alliance_fin.excel.core import Book, Column, Formula
-from alliance_fin.excel.savings import effective_end
+from alliance_fin.excel.savings import effective_end, flag
 from alliance_fin.excel.sheets import Check, chart_size, write_workbook
-from alliance_fin.excel.trimming import flag
 from alliance_fin.inputs.load import load_text_assumptions
 from alliance_fin.present.report import Report
 

@@ -93,6 +93,8 @@ def _model_calc(book: Book, years: list[int]) -> dict[str, str]:
         Column("counted", lambda i, r: Formula(f'IF({B}="standalone",1,AA{r})'), "int"),
         Column("counted_total_eur_m", lambda i, r: Formula(f"Y{r}*AB{r}"), "eur_m"),
         Column("counted_development_eur_m", lambda i, r: Formula(f"V{r}*AB{r}"), "eur_m"),
+        # 1 on an aggregate row standing for a member's models not listed one by one
+        Column("rest_of_range", lambda i, r: flag(book, "rest_of_range", r), "int"),
     ]
     first_year_col = len(cols) + 1
     book.grid(ws, cols, n)
@@ -110,6 +112,14 @@ def _model_calc(book: Book, years: list[int]) -> dict[str, str]:
                 f"+IF(AND({y}$1>=$G{r},{y}$1<=$H{r}),$R{r}+$S{r},0))*$AB{r}"), fmt="eur_m")
         letters[f"year_{k}"] = y
     return letters
+
+
+def flag(book: Book, column: str, r: int) -> Formula:
+    """1 when the Data cell reads yes/true/1 (as the input rules read a flag), else 0."""
+    if column not in book.data_cols:
+        return Formula("0")
+    x = f'LOWER({book.data(column, r)}&"")'
+    return Formula(f'IF(OR({x}="yes",{x}="true",{x}="1"),1,0)')
 
 
 def effective_end(book: Book, r: int) -> Formula:

@@ -21,7 +21,7 @@ from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Column, Formula
-from alliance_fin.excel.savings import effective_end
+from alliance_fin.excel.savings import effective_end, flag
 from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, write_workbook
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.present.report import Report
@@ -95,14 +95,6 @@ def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: 
     ]
     assert get_column_letter(len(cols)) == "AI"
     book.grid(ws, cols, n)
-
-
-def flag(book: Book, column: str, r: int) -> Formula:
-    """1 when the Data cell reads yes/true/1 (as the input rules read a flag), else 0."""
-    if column not in book.data_cols:
-        return Formula("0")
-    x = f'LOWER({book.data(column, r)}&"")'
-    return Formula(f'IF(OR({x}="yes",{x}="true",{x}="1"),1,0)')
 
 
 def _calc(col: str, n: int) -> str:
