@@ -147,7 +147,7 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
                  else "without range trimming")
     sections = {
         "headline": Section("Headline", (
-            f"**What is counted**: the {line_up}{delay_note}, {trim_text}; model changeovers applied "
+            f"**What is counted**: the line-up{delay_note} {trim_text}; model changeovers applied "
             "(a predecessor stops the year before its successor launches); rest-of-range aggregate rows count "
             "in volumes, never as models. The leader-follower target has two readings, shown side by side: "
             f"of the models launched {plan_year}-{lf_year}, **{head['lf_share_new_models_2025']:.1%}** are in a "
@@ -161,7 +161,8 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
             f"**Data**: {data_text}; years after {as_of_year} are plans. **Left out**: models the line-up does "
             "not list one by one (rest-of-range rows), and whether a family shares more than a platform. The 80% "
             "target year is 2024 in the founding brief; later sources give 2025 (S:101) or 2026 for models "
-            "(S:109): set `target_platform_year` to test them."), table=("headline", "readings")),
+            "(S:109): set `target_platform_year` to test them."), table=("headline", "readings"),
+            percent=("target",)),
         "paths": Section("Paths against the targets", (
             f"Each year's share ({line_up}) against a path that runs straight from its {plan_year} value up to the "
             "target in the target year, or is the target itself when the plan-year value is already above it. "
