@@ -98,7 +98,7 @@ def test_milestone_statuses_use_the_new_words(milestones):
 def test_apply_trimming_moves_the_milestone_headline():
     trimmed, untrimmed = af.build_milestones_report(), af.build_milestones_report(apply_trimming=False)
     assert trimmed.headline["common_platform_volume_share_2024"] != untrimmed.headline["common_platform_volume_share_2024"]
-    assert "no trimming" in untrimmed.sections["headline"].reading
+    assert "without range trimming" in untrimmed.sections["headline"].reading
 
 
 def test_currency_in_any_letter_case():
