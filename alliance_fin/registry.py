@@ -49,6 +49,8 @@ class ParamSpec:
     id_list : bool
         The value is a comma-separated list of model ids; a YAML list is accepted too and
         the value is normalised to ``"A,B"``.
+    upper : bool
+        A str value is accepted in any letter case and normalised to upper case (``currency``).
     """
 
     name: str
@@ -60,11 +62,12 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     pattern: str | None = None
     id_list: bool = False
+    upper: bool = False
 
     def allowed(self) -> str:
         """Human-readable description of the allowed values, e.g. ``"number from 0 to 1"``."""
         if self.choices:
-            return "one of " + ", ".join(self.choices)
+            return "one of " + ", ".join(self.choices) + (" (any letter case)" if self.upper else "")
         if self.id_list:
             return "comma-separated model ids (letters, digits, _ . -), or empty"
         if self.type == "bool":
@@ -166,24 +169,47 @@ COMMON_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("scenario", "str", "base", "scenario label, used in folder names and on covers",
               pattern=r"[A-Za-z0-9_.-]{1,40}"),
     ParamSpec("currency", "str", "EUR", "report currency (EUR values converted with the fx_eur_* assumptions)",
-              choices=("EUR", "GBP", "JPY", "USD")),
+              choices=("EUR", "GBP", "JPY", "USD"), upper=True),
     _year("start_year", 2020, "first year of the report window"),
     _year("end_year", 2025, "last year of the report window (>= start_year)"),
 )
 
 _SAVINGS_KEYS = ("max_saving_rate", "follower_diff_share", "platform_saving_rate", "production_saving_rate",
                  "platform_production_saving_rate", "other_saving_rate", "dev_lead_years", "discount_rate",
-                 "dev_cost_eur_m_", "unit_cost_eur_", "fx_eur_")
+                 "cost_to_achieve_rate", "dev_cost_eur_m_", "unit_cost_eur_", "fx_eur_")
+#: What the trimming uses: its rules, and the savings method for the successor development a cut
+#: avoids (scheme basis) and the unit cost behind the contribution it loses.
+_TRIMMING_KEYS = ("min_volume", "migration_rate", "contribution_margin_rate", "max_saving_rate",
+                  "follower_diff_share", "platform_saving_rate", "dev_lead_years", "dev_cost_eur_m_",
+                  "unit_cost_eur_", "fx_eur_")
+
+#: Parameters of the plan baseline shared by the reports that count from the plan year.
+_PLAN_YEAR = _year("plan_year", 2020, "year of the leader-follower plan (27 May 2020): the plan baseline "
+                   "counts models whose scheme was decided from this year; new models are launched from it")
+_CAP = _share("max_saving_rate", 0.40, "cap on a model's development saving (fraction of its investment)")
+_DIFF = _share("follower_diff_share", 0.20,
+               "share of standalone investment a follower still spends on differentiation")
+_MIN_VOLUME = _number("min_volume", "int", 20000, "annual volume (units/year) below which a non-leader is cut")
+_MIGRATION = _share("migration_rate", 0.5, "share of a cut model's volume that moves to a retained sibling")
 
 REPORT_SPECS: dict[str, ReportSpec] = {
     "savings": ReportSpec(
         "savings", "Leader-follower savings", "savings.ipynb",
         COMMON_PARAMS + (
-            _share("max_saving_rate", 0.40, "cap on a model's development saving (fraction of its investment)"),
-            _share("follower_diff_share", 0.20, "share of standalone investment a follower still spends on differentiation"),
+            ParamSpec("baseline", "str", "plan", "plan: count a model only when its scheme was decided from "
+                      "plan_year on; standalone: every model against standalone development",
+                      choices=("plan", "standalone")),
+            _PLAN_YEAR,
+            _CAP,
+            _DIFF,
             _share("discount_rate", 0.08, "annual discount rate for the NPV (fraction)"),
+            ParamSpec("npv_timing", "str", "mid", "where in its year a flow is discounted: mid (default), end "
+                      "or start; valued at 1 January of start_year", choices=("mid", "end", "start")),
+            _share("cost_to_achieve_rate", 0.10,
+                   "one-off cost of achieving a development saving, as a share of it (net savings)"),
         ),
-        ("total_savings_eur_m", "savings_pct", "npv_savings_eur_m", "total_savings_report_ccy_m"),
+        ("total_savings_eur_m", "savings_pct", "npv_savings_eur_m", "total_savings_report_ccy_m",
+         "pre_plan_savings_eur_m", "net_savings_eur_m"),
         builder="alliance_fin.present.savings:build_savings_report",
         writer="alliance_fin.excel.savings:write_savings_workbook",
         assumption_keys=_SAVINGS_KEYS,
@@ -191,32 +217,46 @@ REPORT_SPECS: dict[str, ReportSpec] = {
     "range_trimming": ReportSpec(
         "range_trimming", "Model-range trimming", "range_trimming.ipynb",
         COMMON_PARAMS + (
-            _number("min_volume", "int", 20000, "annual volume (units/year) below which a non-leader is cut"),
-            _share("migration_rate", 0.5, "share of a cut model's volume that moves to a retained sibling"),
+            _year("reference_year", 2025, "the one year the before/after counts and shares are taken in "
+                  "(within start_year..end_year)"),
+            _MIN_VOLUME,
+            _MIGRATION,
             ParamSpec("rule_planned", "bool", True, "apply the planned cuts from the data (trim = yes)"),
             ParamSpec("rule_low_volume", "bool", True, "cut non-leaders below min_volume"),
             ParamSpec("rule_overlap", "bool", True, "cut off-platform models overlapping a partner's family model"),
             ParamSpec("keep", "str", "", "model ids always kept (comma-separated; overrides the rules)", id_list=True),
             ParamSpec("cut", "str", "", "model ids always cut (comma-separated; overrides the rules)", id_list=True),
+            _CAP,
+            _DIFF,
+            _share("contribution_margin_rate", 0.15,
+                   "contribution lost per vehicle not sold, as a share of its unit cost"),
         ),
-        ("models_before", "models_after", "common_platform_volume_share_before", "common_platform_volume_share_after"),
+        ("models_before", "models_after", "common_platform_volume_share_before", "common_platform_volume_share_after",
+         "net_trimming_benefit_eur_m"),
         builder="alliance_fin.present.trimming:build_trimming_report",
         writer="alliance_fin.excel.trimming:write_trimming_workbook",
-        assumption_keys=("min_volume", "migration_rate", "dev_cost_eur_m_", "fx_eur_"),
+        assumption_keys=_TRIMMING_KEYS,
     ),
     "milestones": ReportSpec(
         "milestones", "2025 milestones", "milestones.ipynb",
         COMMON_PARAMS + (
+            _PLAN_YEAR,
+            ParamSpec("platform_definition", "str", "cmf", "common platform: cmf (the platforms named in the "
+                      "cmf_platforms assumption) or shared (the common_platform flag)", choices=("cmf", "shared")),
             _number("launch_delay_years", "int", 0, "years by which launches after as_of_year slip"),
-            _year("as_of_year", 2020, "launches after this year are future (and may slip)"),
+            _year("as_of_year", 2026, "last year the line-up records as it happened; later launches are "
+                  "plans and may slip"),
             _share("amber_tolerance", 0.05, "shortfall below the path still rated 'at risk' (share points)"),
-            _share("target_lf_share", 0.50, "target share of new models under leader-follower"),
+            _share("target_lf_share", 0.50, "target share of models under leader-follower"),
             _year("target_lf_year", 2025, "year of the leader-follower target"),
             _share("target_platform_share", 0.80, "target share of volume on common platforms"),
             _year("target_platform_year", 2024, "year of the common-platform target"),
-            ParamSpec("apply_trimming", "bool", True, "apply the default range trimming before the milestone paths"),
+            ParamSpec("apply_trimming", "bool", True, "apply the default range trimming to every path and headline"),
+            _MIN_VOLUME,
+            _MIGRATION,
         ),
-        ("lf_share_new_models_2025", "common_platform_volume_share_2024", "lf_target_met", "platform_target_met"),
+        ("lf_share_new_models_2025", "lf_share_range_2025", "common_platform_volume_share_2024",
+         "common_platform_model_share_2026", "lf_target_met", "lf_range_target_met", "platform_target_met"),
         builder="alliance_fin.present.milestones:build_milestones_report",
         writer="alliance_fin.excel.milestones:write_milestones_workbook",
         assumption_keys=("target_", "amber_tolerance", "min_volume", "migration_rate"),

@@ -29,7 +29,8 @@ def bundle(tmp_path_factory):
     params = tmp / "scenario.yaml"
     params.write_text("scenario: yen_case\nmax_saving_rate: 0.35\nlaunch_delay_years: 1\ncurrency: USD\n")
     out = tmp / "out"
-    code = main(["run", "--out", str(out), "--params", str(params), "-p", "currency=JPY", "--jobs", "2"])
+    code = main(["run", "all", "--out", str(out), "--params", str(params), "-p", "currency=jpy",
+                 "-p", "max_saving_rate=0.3", "--jobs", "2"])
     assert code == 0
     return out
 
@@ -42,15 +43,17 @@ def test_bundle_files_and_manifest(bundle):
     assert not any(n.endswith((".failed.ipynb", ".headline.json")) for n in names)
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert {"run_id", "created", "alliance_fin_version", "parameters", "data", "reports"} <= set(manifest)
-    assert manifest["data"]["rows"] == 57 and len(manifest["data"]["sha256"]) == 64
+    assert manifest["data"]["rows"] == 168 and len(manifest["data"]["sha256"]) == 64  # 156 models + 12 aggregates
+    assert manifest["data"]["path"] == "lineup.csv"  # the file name only
     for report, spec in REPORT_SPECS.items():
         entry = manifest["reports"][report]
         assert entry["status"] == "ok" and entry["seconds"] > 0
         assert set(entry["outputs"]) == {f"{report}.xlsx", f"{report}.html", f"{report}.ipynb"}
         assert set(entry["headline"]) == set(spec.headline_keys)
-        assert manifest["parameters"][report]["currency"] == "JPY"  # -p wins over --params
+        assert manifest["parameters"][report]["currency"] == "JPY"  # -p wins over --params, any letter case
         assert manifest["parameters"][report]["scenario"] == "yen_case"
-    assert manifest["parameters"]["savings"]["max_saving_rate"] == 0.35
+    assert manifest["parameters"]["savings"]["max_saving_rate"] == 0.3
+    assert manifest["parameters"]["range_trimming"]["max_saving_rate"] == 0.3  # every report that declares it
     assert manifest["parameters"]["milestones"]["launch_delay_years"] == 1
     assert "max_saving_rate" not in manifest["parameters"]["milestones"]
 
@@ -58,10 +61,11 @@ def test_bundle_files_and_manifest(bundle):
 def test_headlines_equal_the_library(bundle):
     manifest = json.loads((bundle / "manifest.json").read_text())
     heads = {r: manifest["reports"][r]["headline"] for r in REPORT_SPECS}
-    sv = build_savings_report(currency="JPY", max_saving_rate=0.35).headline
+    sv = build_savings_report(currency="JPY", max_saving_rate=0.3).headline
     assert heads["savings"] == pytest.approx(sv, rel=1e-12)
     assert heads["savings"]["total_savings_report_ccy_m"] == pytest.approx(sv["total_savings_eur_m"] * 120.8)
-    assert heads["range_trimming"] == pytest.approx(build_trimming_report().headline)
+    assert heads["range_trimming"] == pytest.approx(build_trimming_report(max_saving_rate=0.3).headline)
+    assert heads["range_trimming"] != pytest.approx(build_trimming_report().headline)  # the cap moved it
     ms = build_milestones_report(launch_delay_years=1).headline
     assert heads["milestones"] == ms
     assert isinstance(heads["milestones"]["lf_target_met"], bool)
@@ -72,6 +76,30 @@ def test_run_all_produces_four_reports(bundle):
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert list(manifest["reports"]) == ["savings", "range_trimming", "milestones", "plan_vs_actual"]
     assert {p.name for p in bundle.glob("*.xlsx")} == {f"{r}.xlsx" for r in manifest["reports"]}
+
+
+def test_max_saving_rate_on_every_workbook_that_lists_it(bundle):
+    """-p max_saving_rate=0.3 on an `all` run: each workbook that uses the cap lists 0.3, marked a parameter."""
+    listed = {}
+    for report, spec in REPORT_SPECS.items():
+        ws = load_workbook(bundle / f"{report}.xlsx")["Assumptions"]
+        rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+        assert ("max_saving_rate" in rows) == spec.uses_assumption("max_saving_rate"), report
+        if "max_saving_rate" in rows:
+            listed[report] = rows["max_saving_rate"][1]
+            assert rows["max_saving_rate"][3].startswith("parameter (default 0.4"), report
+    assert listed == {"savings": 0.3, "range_trimming": 0.3}
+
+
+def test_headlines_say_baseline_and_what_is_left_out(bundle):
+    text = (bundle / "savings.html").read_text()
+    assert "plan baseline" in text and "Left out" in text and "not trimmed" in text
+    assert "valued at 1 January 2020" in text
+    trimming = (bundle / "range_trimming.html").read_text()
+    assert "on sale in <strong>2025</strong>" in trimming and "row kind" in trimming
+    assert "row kind" in text  # model tables say which rows are rest-of-range aggregates
+    milestones = (bundle / "milestones.html").read_text()
+    assert "half of the new Alliance models" in milestones and "close to 50% of Alliance models" in milestones
 
 
 class _Scan(html.parser.HTMLParser):
@@ -128,7 +156,9 @@ def test_small_fixture_runs_every_report(tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["data"]["rows"] == 8
     assert all(r["status"] == "ok" for r in manifest["reports"].values())
-    assert manifest["reports"]["range_trimming"]["headline"]["models_before"] == 8
+    # without the trimming in the reference year 2025: R03, M01, N04, R04, N05 on sale, plus the lines of
+    # the Talisman and Pajero, cut without a successor (left alone they would have been succeeded)
+    assert manifest["reports"]["range_trimming"]["headline"]["models_before"] == 7
     assert "small" in capsys.readouterr().out or True
 
 

@@ -316,6 +316,17 @@ class Book:
         self.names[name] = ref
         return True
 
+    def define_range(self, name: str, ws: Worksheet, first_row: int, col: int, last_row: int) -> bool:
+        """Give a column range (``first_row..last_row`` of ``col``) a workbook-level defined name."""
+        if not valid_name(name):
+            self.warnings.append(f"{name!r} is not a valid Excel name; no defined name made")
+            return False
+        letter = get_column_letter(col)
+        ref = f"'{ws.title}'!${letter}${first_row}:${letter}${last_row}"
+        self.wb.defined_names[name] = DefinedName(name, attr_text=ref)
+        self.names[name] = ref
+        return True
+
     def name(self, key: str) -> str:
         """The defined name ``key`` for use in a formula; ReportError when it does not exist."""
         if key not in self.names:

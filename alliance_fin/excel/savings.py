@@ -42,7 +42,7 @@ def _model_calc(book: Book, years: list[int]) -> dict[str, str]:
         Column("common_platform", lambda i, r: Formula(f"{d('common_platform', r)}=TRUE")),
         Column("segment", lambda i, r: Formula(f"{d('segment', r)}&\"\"")),
         Column("launch_year", lambda i, r: Formula(d("launch_year", r)), "year"),
-        Column("end_year", lambda i, r: Formula(d("end_year", r)), "year"),
+        Column("effective_end_year", lambda i, r: effective_end(book, r), "year"),
         Column("annual_volume", lambda i, r: Formula(d("annual_volume", r)), "units"),
     ]
     has_own = "dev_cost_eur_m" in book.data_cols
@@ -85,10 +85,22 @@ def _model_calc(book: Book, years: list[int]) -> dict[str, str]:
         Column("other_eur_m", lambda i, r: Formula(f"S{r}*U{r}"), "eur_m"),
         Column("total_eur_m", lambda i, r: Formula(f"V{r}+W{r}+X{r}"), "eur_m"),
     ]
+    P, B = book.name("plan_year"), book.name("baseline")
+    cols += [
+        Column("scheme_since", lambda i, r: scheme_since(book, r), "year"),
+        # the baseline flag: under the plan baseline a model counts only when scheme_since >= plan_year
+        Column("in_plan", lambda i, r: Formula(f"IF(Z{r}>={P},1,0)"), "int"),
+        Column("counted", lambda i, r: Formula(f'IF({B}="standalone",1,AA{r})'), "int"),
+        Column("counted_total_eur_m", lambda i, r: Formula(f"Y{r}*AB{r}"), "eur_m"),
+        Column("counted_development_eur_m", lambda i, r: Formula(f"V{r}*AB{r}"), "eur_m"),
+        # 1 on an aggregate row standing for a member's models not listed one by one
+        Column("rest_of_range", lambda i, r: flag(book, "rest_of_range", r), "int"),
+    ]
     first_year_col = len(cols) + 1
     book.grid(ws, cols, n)
     letters = {c.header: get_column_letter(j) for j, c in enumerate(cols, start=1)}
     assert letters["total_eur_m"] == "Y" and letters["family_reduction_rate"] == "O"
+    assert letters["counted"] == "AB" and letters["counted_development_eur_m"] == "AD"
     for k, _ in enumerate(years):
         col = first_year_col + k
         y = get_column_letter(col)
@@ -96,15 +108,42 @@ def _model_calc(book: Book, years: list[int]) -> dict[str, str]:
         for i in range(n):
             r = i + 2
             book.put(ws, r, col, Formula(
-                f"$Q{r}*MAX(0,MIN($G{r},{y}$1+1)-MAX($G{r}-{L},{y}$1))/{L}"
-                f"+IF(AND({y}$1>=$G{r},{y}$1<=$H{r}),$R{r}+$S{r},0)"), fmt="eur_m")
+                f"($Q{r}*MAX(0,MIN($G{r},{y}$1+1)-MAX($G{r}-{L},{y}$1))/{L}"
+                f"+IF(AND({y}$1>=$G{r},{y}$1<=$H{r}),$R{r}+$S{r},0))*$AB{r}"), fmt="eur_m")
         letters[f"year_{k}"] = y
     return letters
 
 
+def flag(book: Book, column: str, r: int) -> Formula:
+    """1 when the Data cell reads yes/true/1 (as the input rules read a flag), else 0."""
+    if column not in book.data_cols:
+        return Formula("0")
+    x = f'LOWER({book.data(column, r)}&"")'
+    return Formula(f'IF(OR({x}="yes",{x}="true",{x}="1"),1,0)')
+
+
+def effective_end(book: Book, r: int) -> Formula:
+    """``min(end_year, successor launch - 1)``: the successor is the row whose ``replaces`` names this id."""
+    d = book.data
+    if "replaces" not in book.data_cols:
+        return Formula(d("end_year", r))
+    succ = f"INDEX({d('launch_year')},MATCH({d('model_id', r)}&\"\",{d('replaces')},0))"
+    return Formula(f"IFERROR(MIN({d('end_year', r)},{succ}-1),{d('end_year', r)})")
+
+
+def scheme_since(book: Book, r: int) -> Formula:
+    """The year the model's scheme was decided: the data's, else ``floor(launch_year - dev_lead_years)``."""
+    derived = f"INT({book.data('launch_year', r)}-{book.name('dev_lead_years')})"
+    if "scheme_since" not in book.data_cols:
+        return Formula(derived)
+    given = f"{book.data('scheme_since', r)}&\"\""
+    return Formula(f'IF({given}="",{derived},VALUE({given}))')
+
+
 def _by_member(book: Book, members: list[str], letters: Mapping[str, str]) -> None:
     ws = book.sheet("By member")
-    book.describe(ws, "Savings in the window by member and category (EUR m), with the report currency")
+    book.describe(ws, "Savings in the window by member and category (EUR m) under the chosen baseline, "
+                      "with the report currency")
     n = book.n_data
 
     def calc(col: str) -> str:
@@ -114,9 +153,12 @@ def _by_member(book: Book, members: list[str], letters: Mapping[str, str]) -> No
     cols = [
         Column("member", lambda i, r: members[i]),
         Column("models", lambda i, r: Formula(f"COUNTIFS({calc('member')},A{r})"), "units"),
-        Column("development_eur_m", lambda i, r: Formula(f"SUMIFS({calc('development_eur_m')},{calc('member')},A{r})"), "eur_m"),
-        Column("production_eur_m", lambda i, r: Formula(f"SUMIFS({calc('production_eur_m')},{calc('member')},A{r})"), "eur_m"),
-        Column("other_eur_m", lambda i, r: Formula(f"SUMIFS({calc('other_eur_m')},{calc('member')},A{r})"), "eur_m"),
+        Column("development_eur_m", lambda i, r: Formula(
+            f"SUMIFS({calc('development_eur_m')},{calc('member')},A{r},{calc('counted')},1)"), "eur_m"),
+        Column("production_eur_m", lambda i, r: Formula(
+            f"SUMIFS({calc('production_eur_m')},{calc('member')},A{r},{calc('counted')},1)"), "eur_m"),
+        Column("other_eur_m", lambda i, r: Formula(
+            f"SUMIFS({calc('other_eur_m')},{calc('member')},A{r},{calc('counted')},1)"), "eur_m"),
         Column("total_eur_m", lambda i, r: Formula(f"C{r}+D{r}+E{r}"), "eur_m"),
         Column("total_report_ccy_m", lambda i, r: Formula(f"F{r}*{fx}"), "eur_m"),
         Column("dev_saving_lifetime_eur_m",
@@ -141,19 +183,22 @@ def _by_member(book: Book, members: list[str], letters: Mapping[str, str]) -> No
 
 def _by_year(book: Book, members: list[str], years: list[int], letters: Mapping[str, str]) -> None:
     ws = book.sheet("By year")
-    book.describe(ws, "Savings by year: categories, members, total, discount factor and present value (EUR m)")
+    book.describe(ws, "Savings by year under the chosen baseline: categories, members, total, discount factor "
+                      "(npv_timing) and present value (EUR m)")
     n = book.n_data
     L, S = book.name("dev_lead_years"), book.name("start_year")
 
     def calc(col: str) -> str:
         return f"'{CALC}'!${letters[col]}$2:${letters[col]}${n + 1}"
 
-    launch, end = calc("launch_year"), calc("end_year")
-    active = f"({launch}<=A{{r}})*({end}>=A{{r}})"
+    launch, end, counted = calc("launch_year"), calc("effective_end_year"), calc("counted")
+    active = f"({launch}<=A{{r}})*({end}>=A{{r}})*{counted}"
+    timing = book.name("npv_timing")
+    offset = f'IF({timing}="mid",0.5,IF({timing}="end",1,0))'
     cols = [
         Column("year", lambda i, r: Formula(f"{S}+{i}"), "year"),
         Column("development_eur_m", lambda i, r: Formula(
-            f"SUMPRODUCT({calc('dev_saving_eur_m')},(({launch}<A{r}+1)*{launch}+({launch}>=A{r}+1)*(A{r}+1)"
+            f"SUMPRODUCT({calc('dev_saving_eur_m')}*{counted},(({launch}<A{r}+1)*{launch}+({launch}>=A{r}+1)*(A{r}+1)"
             f"-(({launch}-{L})>A{r})*({launch}-{L})-(({launch}-{L})<=A{r})*A{r}>0)"
             f"*(({launch}<A{r}+1)*{launch}+({launch}>=A{r}+1)*(A{r}+1)"
             f"-(({launch}-{L})>A{r})*({launch}-{L})-(({launch}-{L})<=A{r})*A{r}))/{L}"), "eur_m"),
@@ -169,8 +214,9 @@ def _by_year(book: Book, members: list[str], years: list[int], letters: Mapping[
     tot = get_column_letter(k + 1)
     cols += [
         Column("total_eur_m", lambda i, r: Formula(f"SUM({calc(f'year_{i}')})"), "eur_m"),
+        # valued at 1 January of start_year; a year's flow at mid-year, end or start (npv_timing)
         Column("discount_factor", lambda i, r: Formula(
-            f"1/(1+{book.name('discount_rate')})^(A{r}-{S})"), "0.0000"),
+            f"1/(1+{book.name('discount_rate')})^(A{r}-{S}+{offset})"), "0.0000"),
         Column("present_value_eur_m", lambda i, r: Formula(
             f"{tot}{r}*{get_column_letter(k + 2)}{r}"), "eur_m"),
     ]
@@ -200,10 +246,16 @@ def _by_year(book: Book, members: list[str], years: list[int], letters: Mapping[
 
 
 HEADLINES = (
-    ("total_savings_eur_m", "EUR m", "Savings in the window, all categories", "eur_m"),
-    ("savings_pct", "share", "Development investment reduction over all models (sum saving / sum D)", "pct"),
-    ("npv_savings_eur_m", "EUR m", "Present value at discount_rate to start_year", "eur_m"),
+    ("total_savings_eur_m", "EUR m", "Savings in the window, all categories, under the chosen baseline", "eur_m"),
+    ("savings_pct", "share", "Development investment reduction: counted models' saving / sum D of all models",
+     "pct"),
+    ("npv_savings_eur_m", "EUR m", "Present value at discount_rate, 1 January start_year, npv_timing", "eur_m"),
     ("total_savings_report_ccy_m", "report currency m", "Window total in the report currency", "eur_m"),
+    ("pre_plan_savings_eur_m", "EUR m", "Standalone total minus plan total: what the plan baseline leaves out",
+     "eur_m"),
+    ("net_savings_eur_m", "EUR m", "Total less cost_to_achieve_rate x the counted development saving", "eur_m"),
+    ("plan_total_eur_m", "EUR m", "Window total under the plan baseline (scheme_since >= plan_year)", "eur_m"),
+    ("standalone_total_eur_m", "EUR m", "Window total under the standalone baseline (every model)", "eur_m"),
     ("fx_rate", "currency per EUR", "Rate used for the report currency (EUR = 1)", "fx"),
 )
 
@@ -216,9 +268,14 @@ def _summary(book: Book, members: list[str], years: list[int], letters: Mapping[
     jj = f"'{CALC}'!$J$2:$J${n + 1}"
     ty = len(years) + 2
     ccy = "currency" if "currency" in book.names else '"EUR"'
+    col = lambda c: f"'{CALC}'!${c}$2:${c}${n + 1}"  # noqa: E731
     formulas = {
-        "total_savings_eur_m": f"SUM('{CALC}'!$Y$2:$Y${n + 1})",
-        "savings_pct": f"IF(SUM({jj})>0,SUM({q})/SUM({jj}),0)",
+        "total_savings_eur_m": f"SUM({col('AC')})",
+        "savings_pct": f"IF(SUM({jj})>0,SUMPRODUCT({q},{col('AB')})/SUM({jj}),0)",
+        "pre_plan_savings_eur_m": f"SUM({col('Y')})-SUMIFS({col('Y')},{col('AA')},1)",
+        "net_savings_eur_m": f"total_savings_eur_m-{book.name('cost_to_achieve_rate')}*SUM({col('AD')})",
+        "plan_total_eur_m": f"SUMIFS({col('Y')},{col('AA')},1)",
+        "standalone_total_eur_m": f"SUM({col('Y')})",
         "npv_savings_eur_m": f"'By year'!${get_column_letter(7 + len(members))}${ty}",
         "total_savings_report_ccy_m": "total_savings_eur_m*fx_rate",
         "fx_rate": f'IF({ccy}="EUR",1,INDEX(assumption_values,MATCH("fx_eur_"&LOWER({ccy}),assumption_keys,0)))',
@@ -239,6 +296,16 @@ def _summary(book: Book, members: list[str], years: list[int], letters: Mapping[
 def _checks(book: Book, library: Mapping[str, Any], members: list[str], years: list[int]) -> list[Check]:
     checks: list[Check] = [(k, float(library[k]), Formula(k)) for k, *_ in HEADLINES
                            if k in library and k != "fx_rate"]
+    n = book.n_data
+    col = lambda c: f"'{CALC}'!${c}$2:${c}${n + 1}"  # noqa: E731
+    for label, key, formula in (
+            ("models counted under the plan baseline (scheme_since >= plan_year)", "models_in_plan",
+             f"SUM({col('AA')})"),
+            ("sum of effective end years (changeovers via replaces)", "sum_effective_end_year",
+             f"SUM({col('H')})"),
+            ("sum of scheme_since years (given or derived)", "sum_scheme_since", f"SUM({col('Z')})")):
+        if key in library:
+            checks.append((label, float(library[key]), Formula(formula)))
     total = float(library.get("total_savings_eur_m", 0.0))
     tm, ty = len(members) + 2, len(years) + 2
     checks.append(("total by member = total", total, Formula(f"'By member'!$F${tm}")))

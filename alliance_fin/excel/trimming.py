@@ -21,7 +21,8 @@ from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Column, Formula
-from alliance_fin.excel.sheets import Check, chart_size, members_in_order, write_workbook
+from alliance_fin.excel.savings import effective_end, flag
+from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, write_workbook
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.present.report import Report
 
@@ -38,6 +39,7 @@ def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: 
     d = book.data
     rp, rl, ro = (book.name(k) for k in RULE_PARAMS)
     mv, mr = book.name("min_volume"), book.name("migration_rate")
+    S, ref = book.name("start_year"), book.name("reference_year")
 
     def rng(col: str) -> str:
         return f"${col}$2:${col}${n + 1}"
@@ -60,8 +62,8 @@ def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: 
             f'AND({ro},NOT(G{r}),H{r}<>"replaced",COUNTIFS({rng("C")},C{r},{rng("D")},D{r},{rng("B")},"<>"&B{r},'
             f'{rng("K")},TRUE)>0)')),
         Column("reason", lambda i, r: Formula(
-            f'IF(J{r}="keep","",IF(J{r}="cut","manual",IF(L{r},"planned",IF(M{r},"low_volume",'
-            f'IF(N{r},"overlap","")))))')),
+            f'IF(J{r}="keep","",IF(J{r}="cut","manual",IF(V{r}=1,"",IF(L{r},"planned",IF(M{r},"low_volume",'
+            f'IF(N{r},"overlap",""))))))')),
         Column("cut", lambda i, r: Formula(f'O{r}<>""')),
         Column("library_reason", lambda i, r: lib_reason[i] or None),
         Column("reason_matches_library", lambda i, r: Formula(f"O{r}=Q{r}")),
@@ -69,8 +71,29 @@ def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: 
         Column("receives_volume", lambda i, r: Formula(
             f"{mr}*SUMIFS({rng('I')},{rng('S')},A{r},{rng('P')},TRUE)"), "units"),
         Column("volume_after", lambda i, r: Formula(f"IF(P{r},0,I{r}+T{r})"), "units"),
+        Column("rest_of_range", lambda i, r: flag(book, "rest_of_range", r), "int"),
+        Column("launch_year", lambda i, r: Formula(d("launch_year", r)), "year"),
+        Column("end_year", lambda i, r: Formula(d("end_year", r)), "year"),
+        Column("effective_end_year", lambda i, r: effective_end(book, r), "year"),
+        Column("has_successor", lambda i, r: Formula(
+            f"IF(COUNTIFS({d('replaces')},A{r})>0,1,0)" if "replaces" in book.data_cols else "0"), "int"),
+        # first year without a cut model: planned cuts run to their (effective) end, rule and manual
+        # cuts stop before start_year (never before the model's launch)
+        Column("cut_from_year", lambda i, r: Formula(
+            f'IF(P{r},IF(O{r}="planned",Y{r}+1,MAX(W{r},MIN(Y{r}+1,{S}))),"")'), "year"),
+        # the reference-year filters
+        Column("on_sale_before", lambda i, r: Formula(
+            f"IF(OR(AND(W{r}<={ref},{ref}<=Y{r}),AND(P{r},Z{r}=0,W{r}<={ref})),1,0)"), "int"),
+        Column("gone_by_reference_year", lambda i, r: Formula(f"IF(P{r},IF(AA{r}<={ref},1,0),0)"), "int"),
+        Column("on_sale_after", lambda i, r: Formula(f"AB{r}*(1-AC{r})"), "int"),
+        Column("volume_ref_before", lambda i, r: Formula(f"AB{r}*I{r}"), "units"),
+        Column("receives_ref", lambda i, r: Formula(
+            f"AD{r}*{mr}*SUMIFS({rng('I')},{rng('S')},A{r},{rng('AB')},1,{rng('AC')},1)"), "units"),
+        Column("volume_ref_after", lambda i, r: Formula(f"AD{r}*I{r}+AF{r}"), "units"),
+        Column("common", lambda i, r: Formula(f"IF(G{r},1,0)"), "int"),
+        Column("counted_model", lambda i, r: Formula(f"1-V{r}"), "int"),
     ]
-    assert get_column_letter(len(cols)) == "U"
+    assert get_column_letter(len(cols)) == "AI"
     book.grid(ws, cols, n)
 
 
@@ -80,18 +103,18 @@ def _calc(col: str, n: int) -> str:
 
 def _shares(book: Book) -> None:
     ws = book.sheet("Shares")
-    book.describe(ws, "Models and common-platform shares before and after trimming")
+    book.describe(ws, "Models on sale in reference_year, their volume and common-platform shares, before and "
+                      "after trimming (rest-of-range rows count in volumes, not as models)")
     n = book.n_data
     c = lambda col: _calc(col, n)  # noqa: E731
+    sp = lambda *cols_: "SUMPRODUCT(" + ",".join(c(x) for x in cols_) + ")"  # noqa: E731
     rows = [
-        ("models", f"ROWS({c('A')})", f"COUNTIFS({c('P')},FALSE)", "units"),
-        ("annual_volume", f"SUM({c('I')})", f"SUM({c('U')})", "units"),
-        ("common_platform_model_share",
-         f"IF(B2>0,COUNTIFS({c('G')},TRUE)/B2,0)",
-         f"IF(C2>0,COUNTIFS({c('G')},TRUE,{c('P')},FALSE)/C2,0)", "pct"),
-        ("common_platform_volume_share",
-         f"IF(B3>0,SUMIFS({c('I')},{c('G')},TRUE)/B3,0)",
-         f"IF(C3>0,SUMIFS({c('U')},{c('G')},TRUE)/C3,0)", "pct"),
+        ("models", sp("AB", "AI"), sp("AD", "AI"), "units"),
+        ("annual_volume", f"SUM({c('AE')})", f"SUM({c('AG')})", "units"),
+        ("common_platform_model_share", f"IF(B2>0,{sp('AB', 'AI', 'AH')}/B2,0)",
+         f"IF(C2>0,{sp('AD', 'AI', 'AH')}/C2,0)", "pct"),
+        ("common_platform_volume_share", f"IF(B3>0,{sp('AE', 'AH')}/B3,0)",
+         f"IF(C3>0,{sp('AG', 'AH')}/C3,0)", "pct"),
     ]
     book.header(ws, ["metric", "before", "after", "change"])
     for i, (metric, before, after, fmt) in enumerate(rows):
@@ -119,16 +142,17 @@ def _shares(book: Book) -> None:
 
 def _by_member(book: Book, members: list[str]) -> None:
     ws = book.sheet("By member")
-    book.describe(ws, "Models and volume before and after trimming, by member; cuts by reason")
+    book.describe(ws, "Models and volume on sale in reference_year before and after trimming, by member; "
+                      "cuts by reason")
     n = book.n_data
     c = lambda col: _calc(col, n)  # noqa: E731
     cols = [
         Column("member", lambda i, r: members[i]),
-        Column("models_before", lambda i, r: Formula(f"COUNTIFS({c('B')},A{r})"), "units"),
-        Column("models_after", lambda i, r: Formula(f"COUNTIFS({c('B')},A{r},{c('P')},FALSE)"), "units"),
+        Column("models_before", lambda i, r: Formula(f"SUMPRODUCT(({c('B')}=A{r})*{c('AB')}*{c('AI')})"), "units"),
+        Column("models_after", lambda i, r: Formula(f"SUMPRODUCT(({c('B')}=A{r})*{c('AD')}*{c('AI')})"), "units"),
         Column("change", lambda i, r: Formula(f"C{r}-B{r}"), "units"),
-        Column("volume_before", lambda i, r: Formula(f"SUMIFS({c('I')},{c('B')},A{r})"), "units"),
-        Column("volume_after", lambda i, r: Formula(f"SUMIFS({c('U')},{c('B')},A{r})"), "units"),
+        Column("volume_before", lambda i, r: Formula(f"SUMIFS({c('AE')},{c('B')},A{r})"), "units"),
+        Column("volume_after", lambda i, r: Formula(f"SUMIFS({c('AG')},{c('B')},A{r})"), "units"),
     ]
     book.grid(ws, cols, len(members))
     t = len(members) + 2
@@ -137,12 +161,14 @@ def _by_member(book: Book, members: list[str]) -> None:
         col = get_column_letter(j)
         book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})"), style="bold", fmt="units")
     r0 = t + 2
-    book.header(ws, ["reason", "models_cut", "volume_cut"], row=r0)
+    book.header(ws, ["reason", "models_cut_by_reference_year", "volume_cut_in_reference_year",
+                     "models_cut_any_year"], row=r0)
     for k, reason in enumerate(REASONS):
         r = r0 + 1 + k
         book.put(ws, r, 1, reason, style="bold")
-        book.put(ws, r, 2, Formula(f"COUNTIFS({c('O')},A{r})"), fmt="units")
-        book.put(ws, r, 3, Formula(f"SUMIFS({c('I')},{c('O')},A{r})"), fmt="units")
+        book.put(ws, r, 2, Formula(f"SUMPRODUCT(({c('O')}=A{r})*{c('AB')}*{c('AC')}*{c('AI')})"), fmt="units")
+        book.put(ws, r, 3, Formula(f"SUMPRODUCT(({c('O')}=A{r})*{c('AE')}*{c('AC')}*{c('AI')})"), fmt="units")
+        book.put(ws, r, 4, Formula(f"COUNTIFS({c('O')},A{r})"), fmt="units")
     chart = BarChart()
     chart.type = "col"
     chart.title, chart.y_axis.title = "Models before and after trimming", "models"
@@ -152,17 +178,61 @@ def _by_member(book: Book, members: list[str]) -> None:
     ws.add_chart(chart, "H2")
 
 
+def _value(book: Book, cut_ids: list[str], scheme_dev: Mapping[str, float], lost_volume: Mapping[str, float],
+           segments: Mapping[str, str]) -> None:
+    """Sheet 'Value': per cut model, successor development avoided and contribution lost in the window."""
+    ws = book.sheet("Value")
+    book.describe(ws, "Per cut model: successor development avoided (scheme basis, nothing with a successor), "
+                      "contribution lost on volume that does not migrate, net benefit in the window (EUR m)")
+    n = book.n_data
+    S, E, L = book.name("start_year"), book.name("end_year"), book.name("dev_lead_years")
+    margin = book.name("contribution_margin_rate")
+
+    def at(col: str, r: int) -> str:
+        return f"INDEX({_calc(col, n)},MATCH(A{r},{_calc('A', n)},0))"
+
+    cols = [
+        Column("model_id", lambda i, r: cut_ids[i]),
+        Column("segment", lambda i, r: segments[cut_ids[i]]),
+        Column("scheme_dev_eur_m", lambda i, r: float(scheme_dev.get(cut_ids[i], 0.0)), "eur_m"),
+        Column("has_successor", lambda i, r: Formula(at("Z", r)), "int"),
+        Column("avoided_dev_eur_m", lambda i, r: Formula(f"IF(D{r}=1,0,C{r})"), "eur_m"),
+        Column("successor_launch_year", lambda i, r: Formula(f"{at('Y', r)}+1"), "year"),
+        Column("avoided_dev_window_eur_m", lambda i, r: Formula(
+            f"E{r}*MAX(0,MIN(F{r},{E}+1)-MAX(F{r}-{L},{S}))/{L}"), "eur_m"),
+        Column("lost_volume", lambda i, r: float(lost_volume.get(cut_ids[i], 0.0)), "units"),
+        Column("unit_cost_eur", lambda i, r: lookup("unit_cost_eur_", f"B{r}"), "units"),
+        Column("cut_from_year", lambda i, r: Formula(at("AA", r)), "year"),
+        Column("lost_until_year", lambda i, r: Formula(f"IF(D{r}=1,F{r}-1,{E})"), "year"),
+        Column("lost_years", lambda i, r: Formula(f"MAX(0,MIN(K{r},{E})-MAX(J{r},{S})+1)"), "int"),
+        Column("lost_contribution_window_eur_m", lambda i, r: Formula(
+            f"{margin}*I{r}*H{r}/1000000*L{r}"), "eur_m"),
+        Column("net_benefit_window_eur_m", lambda i, r: Formula(f"G{r}-M{r}"), "eur_m"),
+    ]
+    book.grid(ws, cols, len(cut_ids))
+    t = len(cut_ids) + 2
+    book.put(ws, t, 1, "Total", style="bold")
+    for j in (5, 7, 13, 14):
+        col = get_column_letter(j)
+        book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})") if cut_ids else 0.0, style="bold", fmt="eur_m")
+    book.define("net_trimming_benefit_eur_m", ws, t, 14)
+
+
 def _checks(book: Book, headline: Mapping[str, Any], models: pd.DataFrame,
-            members: list[str]) -> list[Check]:
+            members: list[str], before_after: pd.DataFrame) -> list[Check]:
     n = book.n_data
     checks: list[Check] = [(k, float(headline[k]), Formula(k)) for k in (
         "models_before", "models_after", "common_platform_volume_share_before",
-        "common_platform_volume_share_after")]
+        "common_platform_volume_share_after", "net_trimming_benefit_eur_m") if k in headline]
+    checks.append(("sum of effective end years (changeovers via replaces)",
+                   float(models["effective_end_year"].sum()), Formula(f"SUM({_calc('Y', n)})")))
+    checks.append(("models on sale in reference_year incl. cut lines without successor (rows)",
+                   float(models["on_sale_before"].sum()), Formula(f"SUM({_calc('AB', n)})")))
     checks.append(("reasons differing from library", 0.0,
                    Formula(f"COUNTIFS({_calc('R', n)},FALSE)")))
     checks.append(("total volume after (units/yr)", float(models["volume_after"].sum()),
                    Formula(f"SUM({_calc('U', n)})")))
-    after = models.loc[~models["cut"]].groupby("member").size()
+    after = before_after[before_after["dimension"].eq("member")].set_index("value")["after"]
     for i, member in enumerate(members):
         checks.append((f"models after {member}", float(after.get(member, 0)),
                        Formula(f"'By member'!$C${2 + i}")))
@@ -202,10 +272,16 @@ def write_trimming_workbook(path: str | Path, report: Report, *, run_info: Mappi
     members = members_in_order(lineup)
     params = {**{k: True for k in RULE_PARAMS}, **parameters}
 
+    cut_ids = [m for m in ids if bool(models.at[m, "cut"])]
+    scheme_dev = report.results.get("scheme_dev_eur_m", {})
+    lost_volume = library.moves.set_index("from_model_id")["lost_volume"]
+    segments = {m: str(models.at[m, "segment"]) for m in cut_ids}
+
     def build(book: Book) -> list[Check]:
         _trim_calc(book, lineup, manual, lib_reason, targets)
         _shares(book)
         _by_member(book, members)
-        return _checks(book, report.headline, models, members)
+        _value(book, cut_ids, scheme_dev, lost_volume, segments)
+        return _checks(book, report.headline, models, members, library.before_after)
 
     return write_workbook(path, report, run_info=run_info, build_sheets=build, parameters=params)

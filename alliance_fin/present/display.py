@@ -112,6 +112,8 @@ def show(report: Report, section: str) -> None:
         frame = report.tables[name]
         note = f" (first {MAX_ROWS} of {len(frame)} rows; all are in the workbook)" if len(frame) > MAX_ROWS else ""
         caption = f"Money in {report.currency} millions; shares and rates in %; volumes in units per year"
+        if sec.note:
+            caption += f". {sec.note}"
         display(HTML(format_table(frame, caption=caption, percent=sec.percent).to_html()
                      + (f"<p><em>{note.strip()}</em></p>" if note else "")))
     if sec.plot is not None:

@@ -32,6 +32,7 @@ class Section:
     plot_kwargs: Mapping[str, Any] = field(default_factory=dict)
     plot_table: str | None = None  # the table the chart draws; default: the (first) table shown
     percent: tuple[str, ...] = ()  # extra table columns shown as percentages
+    note: str | None = None  # said under every table of the section (e.g. which baseline a saving uses)
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,6 +115,38 @@ def _fmt(key: str, value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}"
     return str(value)
+
+
+def rest_of_range_flags(lineup: pd.DataFrame, model_ids: pd.Series | pd.Index) -> pd.Series:
+    """Per model id: True for an aggregate ``rest_of_range`` row (a member's unlisted models)."""
+    from alliance_fin.inputs.schema import as_flags
+
+    if "rest_of_range" not in lineup.columns:
+        return pd.Series(False, index=pd.Index(model_ids))
+    flags = pd.Series(as_flags(lineup["rest_of_range"]).to_numpy(dtype=bool),
+                      index=lineup["model_id"].astype(str).to_numpy())
+    return flags.reindex(pd.Index(model_ids).astype(str), fill_value=False)
+
+
+def mark_rest_of_range(table: pd.DataFrame, lineup: pd.DataFrame, id_col: str = "model_id") -> pd.DataFrame:
+    """``table`` with a ``row_kind`` column after ``id_col``: ``model`` or ``rest of range (aggregate)``."""
+    ids = table[id_col] if id_col in table.columns else table.index.to_series()
+    flags = rest_of_range_flags(lineup, pd.Index(ids.astype(str)))
+    out = table.copy()
+    kind = ["rest of range (aggregate)" if f else "model" for f in flags.to_numpy()]
+    pos = list(out.columns).index(id_col) + 1 if id_col in out.columns else 0
+    out.insert(pos, "row_kind", pd.Series(kind, index=out.index, dtype="str"))
+    return out
+
+
+def describe_lineup(inputs: ReportInputs, packaged: bool) -> str:
+    """Which line-up a report reads, in words for its first paragraph."""
+    if packaged:
+        return ("the packaged Alliance line-up as it turned out to 2026 (calibrated to the members' 2019 "
+                "sales; volumes are typical years, not yearly actuals)")
+    path = str(inputs.data.get("path", "") or "")
+    name = path.replace("\\", "/").rsplit("/", 1)[-1] if path else "in memory"
+    return f"the line-up {name!r}"
 
 
 def currency_rate(currency: str, values: Mapping[str, float]) -> float:

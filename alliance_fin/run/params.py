@@ -122,7 +122,7 @@ def _convert(spec: ParamSpec, raw: Any) -> Any:
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)  # YAML reads `scenario: 2024` as an int
     if isinstance(raw, str) and not spec.id_list:
-        return raw
+        return raw.strip().upper() if spec.upper else raw
     if not isinstance(raw, str | list | tuple):
         raise _bad(spec, raw)
     items = parse_ids(raw)
@@ -309,6 +309,11 @@ def _check_cross(resolved: Mapping[str, Mapping[str, Any]], problems: list[str])
         if isinstance(start, int) and isinstance(end, int) and end < start:
             problems.append(f"end_year: value {end} is before start_year {start}: "
                             f"expected end_year >= start_year")
+            continue
+        ref = values.get("reference_year")
+        if isinstance(ref, int) and isinstance(start, int) and isinstance(end, int) and not start <= ref <= end:
+            problems.append(f"reference_year: value {ref} is outside the report window: expected a year "
+                            f"from start_year {start} to end_year {end}")
 
 
 def check_notebook_parameters(spec: ReportSpec, notebook: str | Path) -> list[str]:

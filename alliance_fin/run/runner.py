@@ -264,7 +264,9 @@ def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) 
         "alliance_fin_version": __version__,
         "notebooks": notebook_hashes(plan),
         "parameters": {r: plan.parameters[r] for r in plan.reports},
-        "data": {"path": plan.data["path"], "sha256": plan.data["sha256"], "rows": plan.data["rows"]},
+        # the file name only (DESIGN section 2): a manifest should not leak the folders of the machine
+        "data": {"path": os.path.basename(str(plan.data["path"])), "sha256": plan.data["sha256"],
+                 "rows": plan.data["rows"]},
         "reports": {
             res["report"]: {
                 "status": res["status"],

@@ -240,7 +240,7 @@ def test_run_workbooks_keep_hostile_text_literal(hostile_run):
 @pytest.mark.slow
 def test_run_data_path_arrives_unchanged(hostile_run, hostile_csv):
     manifest = json.loads((hostile_run / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["data"]["path"] == str(hostile_csv.resolve())
+    assert manifest["data"]["path"] == hostile_csv.name  # the file name only (DESIGN section 2), unchanged
     nb = nbformat.read(str(hostile_run / "savings.ipynb"), as_version=4)
     cell = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     tree = ast.parse(cell.source)

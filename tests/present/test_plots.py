@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from pathlib import Path  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -43,8 +45,11 @@ def test_timeline_counts_stacks_models_on_sale_by_member_and_marks_cuts():
     assert "4 models" in ax.get_title()
 
 
+SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "small_lineup.csv"
+
+
 def _long_lineup(n_extra: int) -> pd.DataFrame:
-    lineup = af.load_lineup()
+    lineup = af.load_lineup(SMALL)
     if not n_extra:
         return lineup
     extra = lineup[lineup["role"] == "standalone"].head(1)
@@ -54,8 +59,9 @@ def _long_lineup(n_extra: int) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(("n_extra", "plot"), [
-    pytest.param(0, "plot_timeline", id="packaged-57-models-one-bar-each"),
-    pytest.param(TIMELINE_MAX_MODELS - 57 + 1, "plot_timeline_counts", id="61-models-counted"),
+    pytest.param(0, "plot_timeline", id="8-models-one-bar-each"),
+    pytest.param(TIMELINE_MAX_MODELS - 8, "plot_timeline", id="60-models-one-bar-each"),
+    pytest.param(TIMELINE_MAX_MODELS - 8 + 1, "plot_timeline_counts", id="61-models-counted"),
 ])
 def test_milestones_timeline_switches_to_counts_above_the_limit(n_extra, plot):
     report = af.build_milestones_report(lineup=_long_lineup(n_extra))
@@ -65,3 +71,9 @@ def test_milestones_timeline_switches_to_counts_above_the_limit(n_extra, plot):
     ax = getattr(plots, plot)(report.tables["timeline"], **section.plot_kwargs)
     width, height = ax.figure.get_size_inches()
     assert height <= 12  # the per-model chart grows 0.16 in per model; the counts chart does not
+
+
+def test_packaged_lineup_timeline_counts_models():
+    report = af.build_milestones_report()
+    assert len(report.tables["timeline"]) > TIMELINE_MAX_MODELS
+    assert report.sections["timeline"].plot == "plot_timeline_counts"

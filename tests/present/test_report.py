@@ -75,7 +75,8 @@ def test_compare_reports_side_by_side_with_change():
 
 @pytest.mark.parametrize("build, name, n_sourced", [
     (af.build_savings_report, "savings", 4),           # max_saving_rate (S:1) and three FX rates
-    (af.build_trimming_report, "range_trimming", 3),   # three FX rates
+    # three FX rates and max_saving_rate: avoided development is valued with the savings method
+    (af.build_trimming_report, "range_trimming", 4),
     (af.build_milestones_report, "milestones", 3),     # the two target shares and the LF year
 ], ids=["savings", "range_trimming", "milestones"])
 def test_every_report_shows_its_assumptions_and_sources(build, name, n_sourced):
@@ -87,5 +88,6 @@ def test_every_report_shows_its_assumptions_and_sources(build, name, n_sourced):
     assert {k for s in used["source"] for k in s.replace(";", " ").split() if k.startswith("S:")} <= cited
     assert report.tables["sources"]["url"].str.startswith("http").all()
     prov = report.tables["data_provenance"].set_index("column")
-    assert (prov.sum(axis=1) == 57).all()  # every value of every provenance column counted once
+    assert (prov.sum(axis=1) == len(report.lineup)).all()  # every value of every provenance column counted once
+    assert "kind" in report.tables["sources"].columns  # primary / press / secondary beside each source
     assert "Assumptions and sources" in report.sections["sources"].title

@@ -38,6 +38,42 @@ def test_reports_and_contract_parameters():
     assert (delay.type, delay.default, delay.min, delay.max) == ("int", 0, 0, 10)
 
 
+def test_contract_parameters_of_issue_13():
+    """DESIGN section 2: who declares which new parameter, with which default and values."""
+    savings, trimming, milestones = (REPORT_SPECS[r] for r in REPORTS)
+    assert savings.param("baseline").choices == ("plan", "standalone") and savings.param("baseline").default == "plan"
+    assert savings.param("npv_timing").choices == ("mid", "end", "start") and savings.param("npv_timing").default == "mid"
+    assert savings.param("plan_year").default == milestones.param("plan_year").default == 2020
+    assert trimming.param("reference_year").default == 2025
+    assert milestones.param("platform_definition").choices == ("cmf", "shared")
+    assert milestones.param("platform_definition").default == "cmf"
+    assert milestones.param("as_of_year").default == 2026
+    # what a report uses, it declares: trimming values avoided development with the savings method,
+    # milestones applies the trimming
+    assert {"max_saving_rate", "follower_diff_share", "contribution_margin_rate"} <= trimming.param_names
+    assert {"min_volume", "migration_rate"} <= milestones.param_names
+    assert "max_saving_rate" not in milestones.param_names
+    assert set(savings.headline_keys) >= {"pre_plan_savings_eur_m", "net_savings_eur_m"}
+    assert "net_trimming_benefit_eur_m" in trimming.headline_keys
+    assert len(milestones.headline_keys) == 7
+
+
+def test_reference_year_outside_the_window_is_refused():
+    text = _refusal(["range_trimming"], {}, {"reference_year": "2026"})
+    assert "reference_year" in text and "2026" in text and "2020" in text and "2025" in text
+    text = _refusal(["range_trimming"], {}, {"start_year": "2021", "reference_year": "2020"})
+    assert "reference_year" in text and "outside the report window" in text
+    ok = resolve_params(["range_trimming"], {}, {"end_year": "2030", "reference_year": "2030"})
+    assert ok["range_trimming"]["reference_year"] == 2030
+
+
+def test_a_parameter_goes_to_every_report_that_declares_it():
+    resolved = resolve_params(list(REPORTS), {}, {"max_saving_rate": "0.3", "currency": "gbp"})
+    assert resolved["savings"]["max_saving_rate"] == resolved["range_trimming"]["max_saving_rate"] == 0.3
+    assert "max_saving_rate" not in resolved["milestones"]
+    assert {v["currency"] for v in resolved.values()} == {"GBP"}
+
+
 def test_describe_reports_rows():
     rows = describe_reports()
     assert {tuple(sorted(r)) for r in rows} == {("allowed", "default", "help", "name", "report", "type")}
@@ -59,13 +95,21 @@ def test_describe_reports_rows():
         ("apply_trimming", "0", False),
         ("apply_trimming", 1, True),
         ("currency", "JPY", "JPY"),
+        ("currency", "jpy", "JPY"),
+        ("currency", " Usd ", "USD"),
+        ("baseline", "standalone", "standalone"),
+        ("npv_timing", "end", "end"),
+        ("platform_definition", "shared", "shared"),
+        ("reference_year", "2023", 2023),
         ("scenario", 2024, "2024"),
         ("cut", " N01 , R02,, ", "N01,R02"),
         ("cut", ["N01", "R02"], "N01,R02"),
         ("keep", "", ""),
     ],
     ids=["float-text", "float-int", "int-text", "int-integral-float", "bool-no", "bool-TRUE",
-         "bool-0", "bool-1", "choice", "str-from-yaml-int", "id-list-text", "id-list-yaml", "id-list-empty"],
+         "bool-0", "bool-1", "choice", "currency-lower-case", "currency-mixed-case-spaces", "baseline",
+         "npv-timing", "platform-definition", "reference-year", "str-from-yaml-int", "id-list-text",
+         "id-list-yaml", "id-list-empty"],
 )
 def test_coerce_accepts(name, raw, expected):
     spec = next(p for s in REPORT_SPECS.values() for p in s.params if p.name == name)
@@ -79,7 +123,9 @@ def test_coerce_accepts(name, raw, expected):
         ("max_saving_rate", "abc"), ("max_saving_rate", "1.5"), ("max_saving_rate", "-0.1"),
         ("max_saving_rate", "nan"), ("max_saving_rate", True), ("launch_delay_years", "1.5"),
         ("launch_delay_years", 1.5), ("launch_delay_years", "11"), ("launch_delay_years", "-1"),
-        ("apply_trimming", "maybe"), ("apply_trimming", 2), ("currency", "eur"), ("currency", "CHF"),
+        ("apply_trimming", "maybe"), ("apply_trimming", 2), ("currency", "CHF"),
+        ("baseline", "Plan"), ("baseline", "counterfactual"), ("npv_timing", "middle"),
+        ("platform_definition", "all"), ("reference_year", "1999"), ("plan_year", "2020.5"),
         ("scenario", "a b"), ("scenario", "../x"), ("scenario", ""), ("scenario", "x" * 41),
         ("cut", "N01;rm -rf"), ("min_volume", "10000001"),
     ],
