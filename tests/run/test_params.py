@@ -40,7 +40,7 @@ def test_reports_and_contract_parameters():
 
 def test_contract_parameters_of_issue_13():
     """DESIGN section 2: who declares which new parameter, with which default and values."""
-    savings, trimming, milestones = (REPORT_SPECS[r] for r in REPORTS)
+    savings, trimming, milestones = (REPORT_SPECS[r] for r in ("savings", "range_trimming", "milestones"))
     assert savings.param("baseline").choices == ("plan", "standalone") and savings.param("baseline").default == "plan"
     assert savings.param("npv_timing").choices == ("mid", "end", "start") and savings.param("npv_timing").default == "mid"
     assert savings.param("plan_year").default == milestones.param("plan_year").default == 2020
