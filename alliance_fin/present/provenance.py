@@ -28,7 +28,8 @@ def _show(value: float, unit: str) -> str:
     return f"{value:,.4g}"
 
 
-def build_provenance_tables(report: str, lineup: pd.DataFrame, assumptions: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def build_provenance_tables(report: str, lineup: pd.DataFrame, assumptions: pd.DataFrame, *,
+                            cited_in: str = "") -> dict[str, pd.DataFrame]:
     """The report's assumptions with provenance, the line-up's provenance counts and the sources.
 
     Parameters
@@ -39,13 +40,16 @@ def build_provenance_tables(report: str, lineup: pd.DataFrame, assumptions: pd.D
         The validated line-up (``*_prov`` columns optional).
     assumptions : DataFrame
         Assumptions in force (index key; value, unit, provenance, source, description).
+    cited_in : str
+        Text the report shows (its readings and tables), whose source keys are listed too.
 
     Returns
     -------
     dict of str -> DataFrame
         ``assumptions_used`` (key, value as text in its unit, unit, provenance, source, description),
         ``data_provenance`` (column, sourced, assumed, derived, other: counts of values) and
-        ``sources`` (key, url, note) for every source key cited by either.
+        ``sources`` (key, url, kind, note) for every source key cited by either, by the line-up's
+        provenance columns or in ``cited_in``.
     """
     used = assumptions[[_used(report, k) for k in assumptions.index]].reset_index()
     used = used[["key", "value", "unit", "provenance", "source", "description"]]
@@ -59,9 +63,9 @@ def build_provenance_tables(report: str, lineup: pd.DataFrame, assumptions: pd.D
                      "derived": int((~sourced & text.eq("D")).sum()),
                      "other": int((~sourced & ~text.isin(["A", "D"])).sum())})
     provenance = pd.DataFrame(rows, columns=["column", "sourced", "assumed", "derived", "other"])
-    cited = set(_KEY.findall(" ".join(used["source"].astype(str))))
-    if "source" in lineup.columns:
-        cited |= set(_KEY.findall(" ".join(lineup["source"].astype(str))))
+    cited = set(_KEY.findall(" ".join(used["source"].astype(str)) + " " + cited_in))
+    for col in [c for c in lineup.columns if c == "source" or c.endswith("_prov")]:
+        cited |= set(_KEY.findall(" ".join(lineup[col].astype(str))))
     sources = load_sources().reset_index()
     sources = sources[sources["key"].isin(cited)]
     sources = sources.assign(n=sources["key"].str[2:].astype(int)).sort_values("n").drop(columns="n")

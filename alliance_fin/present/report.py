@@ -158,5 +158,7 @@ def add_provenance(name: str, inputs: ReportInputs, tables: dict, sections: dict
     """Add the report's ``Assumptions and sources`` tables and section (the last section)."""
     from alliance_fin.present.provenance import build_provenance_tables, provenance_section
 
-    tables.update(build_provenance_tables(name, inputs.lineup, inputs.assumptions))
+    shown = " ".join([s.title + " " + s.reading for s in sections.values()]
+                     + [frame.to_string() for frame in tables.values() if isinstance(frame, pd.DataFrame)])
+    tables.update(build_provenance_tables(name, inputs.lineup, inputs.assumptions, cited_in=shown))
     sections["sources"] = provenance_section(tables)

@@ -91,3 +91,17 @@ def test_every_report_shows_its_assumptions_and_sources(build, name, n_sourced):
     assert (prov.sum(axis=1) == len(report.lineup)).all()  # every value of every provenance column counted once
     assert "kind" in report.tables["sources"].columns  # primary / press / secondary beside each source
     assert "Assumptions and sources" in report.sections["sources"].title
+
+
+@pytest.mark.parametrize("build", ["build_savings_report", "build_trimming_report", "build_milestones_report",
+                                   "build_plan_vs_actual_report"])
+def test_every_source_key_shown_is_listed_with_its_kind(build):
+    """A reader can look up every S:n the report shows (readings and tables), and how good it is."""
+    import re
+
+    report = getattr(af, build)()
+    shown = " ".join(s.reading for s in report.sections.values())
+    shown += " ".join(t.to_string() for name, t in report.tables.items() if name != "sources")
+    listed = report.tables["sources"]
+    assert set(re.findall(r"S:\d+", shown)) <= set(listed["key"])
+    assert listed["kind"].isin(["primary", "press", "secondary"]).all() and listed["url"].str.startswith("http").all()
