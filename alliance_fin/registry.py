@@ -270,6 +270,8 @@ REPORT_SPECS: dict[str, ReportSpec] = {
             _year("plan_year", 2020, "year of the plan: baseline cut-off, first year of 'new models', start of the paths"),
             ParamSpec("platform_definition", "str", "cmf", "common platform: cmf (the CMF platforms) or shared "
                       "(any platform two members share)", choices=("cmf", "shared")),
+            _share("max_saving_rate", 0.40, "cap on a model's development saving (fraction of its investment), both line-ups"),
+            _share("follower_diff_share", 0.20, "share of standalone investment a follower still spends on differentiation"),
             _share("target_lf_share", 0.50, "target share of models under leader-follower"),
             _year("target_lf_year", 2025, "year of the leader-follower target"),
             _share("target_platform_share", 0.80, "target share of volume on common platforms"),
