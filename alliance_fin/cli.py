@@ -1,4 +1,4 @@
-"""Command line: ``alliance-fin list | run | validate | template``.
+"""Command line: ``alliance-fin list | run | sweep | validate | template``.
 
 Argument parsing, messages and exit codes only: 0 success, 1 a report failed while
 executing, 2 bad input, bad parameters or bad usage (nothing written).
@@ -15,6 +15,10 @@ from pathlib import Path
 from alliance_fin import __version__
 from alliance_fin.errors import AllianceFinError, InputError
 from alliance_fin.registry import REPORTS as REPORT_NAMES
+
+_SCHEDULER_HELP = ("run the report jobs on a Dask cluster: tcp://HOST:PORT of its scheduler, or 'local' for a "
+                   "LocalCluster of one single-threaded worker per job slot (pip install 'alliance_fin[dask]'); "
+                   "default: the built-in process pool")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,14 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="write into an existing non-empty --out")
     run.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="execution timeout per notebook cell (default 600)")
+    run.add_argument("--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP)
 
     sw = sub.add_parser("sweep", help="run every scenario of a parameter grid (YAML), several at a time")
     sw.add_argument("grid", metavar="GRID.yaml", help="report, base parameters and grid of values (see docs)")
     sw.add_argument("--data", metavar="FILE", help="input line-up (default: the packaged Alliance line-up)")
     sw.add_argument("--out", metavar="DIR", help="sweep folder (default: reports/sweep_<grid name>/)")
     sw.add_argument("--jobs", type=int, metavar="N", help="scenarios run at once (default: cores)")
-    sw.add_argument("--force", action="store_true", help="replace scenarios in an existing --out")
+    sw.add_argument("--force", action="store_true",
+                    help="rerun every scenario (default: skip a scenario whose bundle in --out is complete and current)")
     sw.add_argument("--timeout", type=float, metavar="SECONDS", help="execution timeout per notebook cell")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help=_SCHEDULER_HELP)
+    sw.add_argument("--headlines-only", action="store_true",
+                    help="only every scenario's headline figures, computed in-process with no kernels: "
+                         "sweep.csv, sweep.xlsx (scenario picker) and sweep.html (heatmaps)")
 
     val = sub.add_parser("validate", help="check an input file; lists every problem")
     val.add_argument("file", metavar="FILE")
@@ -89,7 +99,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise InputError(f"unknown report(s): {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)} or all")
     return run_cli(reports, data=args.data, params_file=args.params, overrides=args.overrides,
-                   out=args.out, jobs=args.jobs, force=args.force, timeout=args.timeout)
+                   out=args.out, jobs=args.jobs, force=args.force, timeout=args.timeout,
+                   scheduler=args.scheduler)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -97,8 +108,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise InputError(f"--jobs {args.jobs}: must be a whole number >= 1")
+    if args.headlines_only and args.scheduler:
+        raise InputError("--headlines-only computes in-process: it takes no --scheduler")
+    if args.headlines_only:
+        from alliance_fin.run.sweep_headlines import run_headline_sweep
+
+        return run_headline_sweep(args.grid, data=args.data, out=args.out, force=args.force)
     return run_sweep(args.grid, data=args.data, out=args.out, jobs=args.jobs, force=args.force,
-                     timeout=args.timeout)
+                     timeout=args.timeout, scheduler=args.scheduler)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

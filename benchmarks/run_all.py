@@ -2,7 +2,7 @@
 
 Usage (``make bench`` runs it with no arguments)::
 
-    .venv/bin/python benchmarks/run_all.py [--repeat 3] [--only suite,scale,engine,scenarios]
+    .venv/bin/python benchmarks/run_all.py [--repeat 3] [--only suite,scale,engine,scenarios,dask,headlines]
         [--sizes 1000,10000] [--naive-repeat 1] [--seq 6] [--json FILE]
 
 1. suite: wall time of ``alliance-fin run`` (three reports, default data) against, in the same
@@ -299,6 +299,45 @@ def bench_scenarios(tmp: Path, grid: Path, seq: int, workers: int) -> list[Row]:
     ]
 
 
+def bench_dask(tmp: Path, n: int, workers: int) -> list[Row]:
+    """A sweep of ``n`` savings scenarios on the process pool and on a Dask LocalCluster, same run."""
+    grid = tmp / "dask_grid.yaml"
+    grid.write_text(f"report: savings\ngrid: {{max_saving_rate: {[round(0.2 + 0.02 * i, 2) for i in range(n)]}}}\n")
+    pool, _ = measure([BIN / "alliance-fin", "sweep", grid, "--jobs", workers, "--out", tmp / "pool"])
+    dask, _ = measure([BIN / "alliance-fin", "sweep", grid, "--jobs", workers, "--scheduler", "local",
+                       "--out", tmp / "dask"])
+    sizes = [p.stat().st_size for p in (tmp / "dask").rglob("savings.*")]
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as c:
+        c.submit(int, 0).result()
+        t0 = time.perf_counter()
+        c.gather(c.map(int, range(500)))
+        per_task = (time.perf_counter() - t0) / 500
+    return [
+        Row("dask", f"`sweep --jobs {workers}` ({n} scenarios), process pool", f"{60 * n / pool:.1f} scenarios/min"),
+        Row("dask", f"`sweep --jobs {workers} --scheduler local` (same grid)", f"{60 * n / dask:.1f} scenarios/min",
+            f"x pool {pool / dask:.2f}"),
+        Row("dask", "data returned per task (xlsx + ipynb + html)", f"{sum(sizes) / n / 1024:.0f} KiB"),
+        Row("dask", "scheduler round trip per no-op task (500 tasks, 1 worker)", f"{per_task * 1000:.2f} ms"),
+    ]
+
+
+def bench_headlines(tmp: Path, n: int) -> list[Row]:
+    """``sweep --headlines-only`` on ``n`` savings scenarios (three swept parameters)."""
+    side = max(2, round(n ** (1 / 3)))
+    rates = [round(0.10 + 0.5 * i / side, 4) for i in range(side)]
+    shares = [round(0.05 + 0.5 * i / side, 4) for i in range(side)]
+    discount = [round(0.01 + 0.1 * i / side, 4) for i in range(max(1, n // (side * side)))]
+    grid = tmp / "headline_grid.yaml"
+    grid.write_text(f"report: savings\ngrid: {{max_saving_rate: {rates}, follower_diff_share: {shares}, "
+                    f"discount_rate: {discount}}}\n")
+    count = len(rates) * len(shares) * len(discount)
+    seconds, _ = measure([BIN / "alliance-fin", "sweep", grid, "--headlines-only", "--out", tmp / "headlines"])
+    return [Row("headlines", f"`sweep --headlines-only`, {count} scenarios", f"{seconds:.1f} s",
+                f"{1000 * seconds / count:.1f} ms/scenario", "< 10 s at 10,000", seconds < 10 if count >= 10_000 else None)]
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
@@ -324,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per suite/engine figure (median)")
     parser.add_argument("--naive-repeat", type=int, default=1, help="runs of the naive pipeline (~30 s each)")
-    parser.add_argument("--only", default="suite,scale,engine,scenarios")
+    parser.add_argument("--only", default="suite,scale,engine,scenarios,dask,headlines")
+    parser.add_argument("--dask-n", type=int, default=8, help="scenarios of the Dask-vs-pool sweep")
+    parser.add_argument("--headline-n", type=int, default=10_000, help="scenarios of the --headlines-only sweep")
     parser.add_argument("--sizes", default="1000,10000", help="synthetic line-up sizes for the scale benchmark")
     parser.add_argument("--engine-n", type=int, default=100_000)
     parser.add_argument("--seq", type=int, default=6, help="scenarios run one after another (20 = all)")
@@ -357,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
         if "scenarios" in only:
             rows += bench_scenarios(tmp, args.grid, args.seq, args.workers)
             print(f"scenarios done ({time.perf_counter() - started:.0f} s)", flush=True)
+        if "dask" in only:
+            rows += bench_dask(tmp, args.dask_n, args.workers)
+            print(f"dask done ({time.perf_counter() - started:.0f} s)", flush=True)
+        if "headlines" in only:
+            rows += bench_headlines(tmp, args.headline_n)
+            print(f"headlines done ({time.perf_counter() - started:.0f} s)", flush=True)
     print()
     print_table(rows)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")

@@ -163,18 +163,24 @@ def _read_headline(path: Path, keys: list[str]) -> tuple[dict[str, Any] | None, 
 
 def _normalise(nb: nbformat.NotebookNode, job: dict[str, Any], name: str) -> None:
     """Point the executed notebook at the final folder; drop volatile fields when reproducible."""
-    staging, final = str(job["staging"]), str(job["final_dir"])
+    # a Dask task runs in a folder (and maybe with a data copy) of its worker: name the client's
+    replace = {str(job["staging"]): str(job["final_dir"]), **job.get("path_map", {})}
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"c{i}"
         if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.source = cell.source.replace(staging, final)
+            for src, dst in replace.items():
+                cell.source = cell.source.replace(src, dst)
         if job.get("reproducible"):
             for key in ("start_time", "end_time", "duration"):
                 cell.metadata.get("papermill", {}).pop(key, None)
     meta = nb.metadata.get("papermill", {})
+    final = str(job["final_dir"])
     meta["output_path"] = os.path.join(final, name)
     if isinstance(meta.get("parameters"), dict) and "output_dir" in meta["parameters"]:
         meta["parameters"]["output_dir"] = final
+        for key, value in meta["parameters"].items():
+            if isinstance(value, str) and value in replace:
+                meta["parameters"][key] = replace[value]
     if job.get("reproducible"):
         for key in ("start_time", "end_time", "duration"):
             meta.pop(key, None)
@@ -192,14 +198,15 @@ def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
     job : dict
         ``report``, ``notebook`` (path), ``parameters`` (all injected values), ``staging`` and
         ``final_dir`` (folders), ``timeout`` (s per cell), ``title``, ``headline_keys``,
-        ``header`` (scenario, run_id, created, data_file), optional ``reproducible`` and
-        ``kernel_name``.
+        ``header`` (scenario, run_id, created, data_file), optional ``reproducible``,
+        ``kernel_name`` and ``path_map`` (worker path -> client path, rewritten in the notebook).
 
     Returns
     -------
     dict
         ``report``, ``status`` (``"ok"`` or ``"failed"``), ``seconds``, ``outputs`` (file names
-        in the staging folder), ``headline`` (dict, empty when failed), ``error`` (str or None).
+        in the staging folder), ``headline`` (dict, empty when failed), ``error`` (str or None),
+        ``retry`` (True when the kernel died or never started: an infrastructure failure).
     """
     report = job["report"]
     staging = Path(job["staging"])
@@ -208,10 +215,13 @@ def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     error: str | None = None
     headline: dict[str, Any] | None = None
+    infrastructure = False
     try:
         _execute(job, running)
     except Exception as exc:  # PapermillExecutionError, CellTimeoutError, DeadKernelError, start-up...
         error = _describe_failure(exc, report, running, job["timeout"], Path(job["notebook"]))
+        # the machine failed, not the notebook: an executor may retry these elsewhere
+        infrastructure = isinstance(exc, DeadKernelError) or _is_startup_error(exc)
     if error is None:
         if not xlsx.is_file() or not zipfile.is_zipfile(xlsx):
             error = f"{report}: the notebook wrote no valid {xlsx.name} into output_dir"
@@ -245,5 +255,5 @@ def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
     return {
         "report": report, "status": "ok" if error is None else "failed",
         "seconds": round(time.monotonic() - started, 2), "outputs": outputs,
-        "headline": headline or {}, "error": error,
+        "headline": headline or {}, "error": error, "retry": infrastructure,
     }

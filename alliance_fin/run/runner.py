@@ -13,36 +13,28 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import multiprocessing
 import os
 import shutil
-import signal
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from tqdm import tqdm
-
 from alliance_fin import __version__, paths
 from alliance_fin.errors import InputError, ParameterError
-from alliance_fin.files import sha256_file, write_atomic
+from alliance_fin.files import sha256_file
 from alliance_fin.inputs.ids import parse_ids
+from alliance_fin.run.executors import KILL_GRACE_S, Executor, ProcessPool, make_executor, run_jobs
 from alliance_fin.run.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
 from alliance_fin.run.publish import BUNDLE_FILES, claim_out, publish_bundle, release_out, write_text_atomic
 
-__all__ = ["DEFAULT_TIMEOUT_S", "RunPlan", "RunResult", "build_manifest", "execute_plan", "format_summary",
-           "plan_run", "run_cli", "run_reports"]
+__all__ = ["DEFAULT_TIMEOUT_S", "KILL_GRACE_S", "RunPlan", "RunResult", "build_manifest", "execute_plan",
+           "finish_bundle", "format_summary", "notebook_hashes", "plan_run", "run_cli", "run_reports"]
 
 DEFAULT_TIMEOUT_S = 600.0
-#: Extra seconds a report may take beyond ``timeout`` (kernel start and shutdown, export)
-#: before the runner kills its worker and kernel outright.
-KILL_GRACE_S = 20.0
-_POLL_S = 0.05
 
 
 @dataclass
@@ -89,7 +81,7 @@ def _created() -> tuple[datetime, bool]:
     return datetime.now(UTC).replace(microsecond=0), False
 
 
-def _check_data(data: str | None) -> tuple[dict[str, Any], dict[str, float], list[str]]:
+def check_data(data: str | None) -> tuple[dict[str, Any], dict[str, float], list[str]]:
     """Validate the data file with load.py; return data info, assumption values, problems.
 
     Results are remembered per file content (path, size, modification time), so a sweep of
@@ -197,7 +189,7 @@ def plan_run(
     if timeout is not None and not timeout > 0:
         problems.append(f"--timeout {timeout}: expected a number of seconds > 0")
 
-    data_info, assumptions, data_problems = _check_data(data)
+    data_info, assumptions, data_problems = check_data(data)
     parameters: dict[str, dict[str, Any]] = {}
     try:
         file_values = load_params_file(params_file) if params_file else {}
@@ -228,58 +220,9 @@ def plan_run(
 # -- execution ---------------------------------------------------------------------------------
 
 
-def _descendants(pid: int) -> list[int]:
-    """Process ids below ``pid`` (kernels run in their own session, but stay its children)."""
-    try:
-        import psutil
-
-        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
-    except ImportError:
-        pass
-    except Exception:
-        return []
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = entry.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    out, todo = [], [pid]
-    while todo:
-        kids = children.get(todo.pop(), [])
-        out += kids
-        todo += kids
-    return out
-
-
-def _kill_tree(proc: multiprocessing.process.BaseProcess) -> None:
-    if proc.pid is None:
-        return
-    for pid in [*_descendants(proc.pid), proc.pid]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    proc.join(5)
-
-
-def _worker(job: dict[str, Any], result_file: str, kernel_dir: str) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
-    from alliance_fin.run.execute import KERNEL_DIR_ENV, run_report_job
-
-    os.environ[KERNEL_DIR_ENV] = kernel_dir
-
-    try:
-        result = run_report_job(job)
-    except BaseException as exc:  # a bug of ours: still report it as a failure
-        result = {"report": job["report"], "status": "failed", "seconds": 0.0, "outputs": [],
-                  "headline": {}, "error": f"{job['report']}: {type(exc).__name__}: {exc}"}
-    write_atomic(result_file, json.dumps(result))
-
-
-def _jobs(plan: RunPlan, staging: Path) -> list[dict[str, Any]]:
+def build_jobs(plan: RunPlan, staging: Path, key_prefix: str = "") -> list[dict[str, Any]]:
     header = {"scenario": "", "run_id": plan.run_id, "created": plan.created, "data_file": plan.data["label"]}
+    env = {k: os.environ[k] for k in ("SOURCE_DATE_EPOCH",) if k in os.environ}  # for workers elsewhere
     jobs = []
     for r in plan.reports:
         spec = plan.specs[r]
@@ -291,71 +234,22 @@ def _jobs(plan: RunPlan, staging: Path) -> list[dict[str, Any]]:
             "staging": str(staging), "final_dir": str(plan.out), "timeout": plan.timeout,
             "title": spec.title, "headline_keys": list(spec.headline_keys),
             "header": {**header, "scenario": str(plan.parameters[r].get("scenario", ""))},
-            "reproducible": plan.reproducible,
+            "reproducible": plan.reproducible, "key": f"{key_prefix}{r}", "env": env,
         })
     return jobs
 
 
-def _run_workers(jobs: list[dict[str, Any]], n_parallel: int, kernel_dir: Path, timeout: float,
-                 stream: TextIO | None) -> list[dict[str, Any]]:
-    ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    waiting = list(jobs)
-    running: dict[str, tuple[multiprocessing.process.BaseProcess, float, str]] = {}
-    results: dict[str, dict[str, Any]] = {}
-    total = len(jobs)
-
-    # On a terminal a tqdm bar counts finished reports and the lines print above it; in logs
-    # (not a TTY) only the lines appear.
-    bar = tqdm(total=total, desc="reports", unit="report", file=stream, leave=False,
-               disable=stream is None or not getattr(stream, "isatty", lambda: False)())
-
-    def say(text: str) -> None:
-        if stream is not None:
-            bar.write(text, file=stream)
-
-    try:
-        while waiting or running:
-            while waiting and len(running) < n_parallel:
-                job = waiting.pop(0)
-                result_file = str(kernel_dir / f"{job['report']}.result.json")
-                proc = ctx.Process(target=_worker, args=(job, result_file, str(kernel_dir)), daemon=False)
-                proc.start()
-                running[job["report"]] = (proc, time.monotonic(), result_file)
-                say(f"[{len(results) + len(running)}/{total}] {job['report']}: started")
-            time.sleep(_POLL_S)
-            for report, (proc, started, result_file) in list(running.items()):
-                elapsed = time.monotonic() - started
-                if proc.is_alive() and elapsed <= timeout + KILL_GRACE_S:
-                    continue
-                if proc.is_alive():
-                    _kill_tree(proc)
-                    result = {"report": report, "status": "failed", "seconds": round(elapsed, 2),
-                              "outputs": [], "headline": {},
-                              "error": f"{report}: killed after {elapsed:.0f} s (timeout {timeout:g} s)"}
-                else:
-                    proc.join()
-                    try:
-                        result = json.loads(Path(result_file).read_text(encoding="utf-8"))
-                    except (OSError, ValueError):
-                        result = {"report": report, "status": "failed", "seconds": round(elapsed, 2),
-                                  "outputs": [], "headline": {},
-                                  "error": f"{report}: worker ended without a result (exit code {proc.exitcode})"}
-                del running[report]
-                results[report] = result
-                bar.update(1)
-                status = "ok" if result["status"] == "ok" else "FAILED"
-                say(f"{report}: {status} in {result['seconds']:.1f} s"
-                    + (f" - {result['error']}" if result.get("error") else ""))
-    except BaseException:
-        for proc, _, _ in running.values():
-            _kill_tree(proc)
-        raise
-    finally:
-        bar.close()
-    return [results[j["report"]] for j in jobs]
-
-
 # -- bundle: manifest, index page, publishing ------------------------------------------------
+
+def notebook_hashes(plan: RunPlan) -> dict[str, str]:
+    """Report -> SHA-256 of the notebook it runs (recorded in the manifest; sweeps reuse bundles by it)."""
+    return {r: _notebook_sha256(str(plan.notebooks_dir / plan.specs[r].notebook)) for r in plan.reports}
+
+
+@functools.lru_cache(maxsize=64)
+def _notebook_sha256(path: str) -> str:
+    return sha256_file(path)
+
 
 def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) -> dict[str, Any]:
     """The ``manifest.json`` content (hashes computed from the staged files)."""
@@ -363,6 +257,7 @@ def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) 
         "run_id": plan.run_id,
         "created": plan.created,
         "alliance_fin_version": __version__,
+        "notebooks": notebook_hashes(plan),
         "parameters": {r: plan.parameters[r] for r in plan.reports},
         "data": {"path": plan.data["path"], "sha256": plan.data["sha256"], "rows": plan.data["rows"]},
         "reports": {
@@ -378,15 +273,27 @@ def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) 
     }
 
 
-def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr) -> RunResult:
-    """Run every report of ``plan``, write the manifest and index page, publish the bundle.
+def finish_bundle(plan: RunPlan, results: list[dict[str, Any]], staging: Path) -> None:
+    """Write ``manifest.json`` and ``index.html`` into ``staging`` and publish it as ``plan.out``."""
+    from alliance_fin.run.html_export import build_index_html
 
-    Staging and kernel folders are removed on success, on failure and on KeyboardInterrupt;
-    kernels are shut down by their workers, or killed with them.
+    manifest = build_manifest(plan, results, staging)
+    write_text_atomic(staging / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    titles = {r: plan.specs[r].title for r in plan.reports}
+    write_text_atomic(staging / "index.html", build_index_html(manifest, titles=titles,
+                                                         data_label=plan.data["label"]))
+    files = [name for res in results for name in res["outputs"]] + list(BUNDLE_FILES)
+    publish_bundle(staging, plan.out, files, plan.specs)
+
+
+def claim_staging(plan: RunPlan) -> tuple[int, Path]:
+    """Lock ``plan.out`` and make its staging folder beside it: ``(lock fd, staging)``.
+
+    Raises
+    ------
+    ParameterError
+        ``--out`` cannot be written, or another run holds it; nothing was written.
     """
-    import alliance_fin.run.execute  # noqa: F401  (import papermill once; forked workers inherit it)
-    from alliance_fin.run.html_export import build_index_html, get_exporter
-
     try:
         plan.out.parent.mkdir(parents=True, exist_ok=True)
         lock = claim_out(plan.out, force=plan.force)
@@ -397,21 +304,40 @@ def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr) -> RunRes
     except OSError as exc:
         release_out(plan.out, lock)
         raise ParameterError(f"--out {plan.out}: cannot write there ({exc.strerror or exc}); nothing was written") from None
-    kernel_dir = Path(tempfile.mkdtemp(prefix="afk-"))  # short: Unix socket paths max ~100 chars
+    return lock, staging
+
+
+def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr, executor: Executor | None = None) -> RunResult:
+    """Run every report of ``plan``, write the manifest and index page, publish the bundle.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        From :func:`plan_run`.
+    stream : text stream or None
+        Progress lines (and the bar on a terminal).
+    executor : Executor, optional
+        Where the jobs run (see :mod:`alliance_fin.run.executors`); default a
+        :class:`~alliance_fin.run.executors.ProcessPool` of ``plan.jobs`` slots. A given executor
+        is not closed here.
+
+    Staging and kernel folders are removed on success, on failure and on KeyboardInterrupt;
+    kernels are shut down by their workers, or killed with them.
+    """
+    lock, staging = claim_staging(plan)
+    own = executor is None
     try:
-        get_exporter()  # build the template once; forked workers inherit it
-        results = _run_workers(_jobs(plan, staging), plan.jobs, kernel_dir, plan.timeout, stream)
-        manifest = build_manifest(plan, results, staging)
-        write_text_atomic(staging / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-        titles = {r: plan.specs[r].title for r in plan.reports}
-        write_text_atomic(staging / "index.html", build_index_html(manifest, titles=titles,
-                                                             data_label=plan.data["label"]))
-        files = [name for res in results for name in res["outputs"]] + list(BUNDLE_FILES)
-        publish_bundle(staging, plan.out, files, plan.specs)
+        if executor is None:
+            executor = ProcessPool(plan.jobs, plan.timeout)
+        jobs = build_jobs(plan, staging)
+        done = {res["key"]: res for res in run_jobs(executor, jobs, stream)}
+        results = [done[job["key"]] for job in jobs]
+        finish_bundle(plan, results, staging)
         return RunResult(plan.out, results)
     finally:
+        if own and executor is not None:
+            executor.close()
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(kernel_dir, ignore_errors=True)
         release_out(plan.out, lock)
 
 
@@ -443,6 +369,7 @@ def run_cli(
     jobs: int | None,
     force: bool,
     timeout: float | None,
+    scheduler: str | None = None,
 ) -> int:
     """Entry point of ``alliance-fin run``: progress on stderr, summary on stdout.
 
@@ -454,10 +381,20 @@ def run_cli(
     Raises
     ------
     InputError, ParameterError
-        Refusals (exit 2 in the CLI); nothing has been written.
+        Refusals (exit 2 in the CLI), an unreachable ``scheduler`` or workers that differ from
+        this client included; nothing has been written.
     """
     plan = plan_run(reports, data=data, params_file=params_file, overrides=overrides, out=out,
                     jobs=jobs, force=force, timeout=timeout)
-    result = execute_plan(plan, stream=sys.stderr)
+    executor = None
+    if scheduler:  # connect and check the workers before anything is written
+        executor = make_executor(scheduler, slots=plan.jobs, timeout=plan.timeout, data=plan.data,
+                                 notebooks={plan.specs[r].notebook: plan.notebooks_dir / plan.specs[r].notebook
+                                            for r in plan.reports})
+    try:
+        result = execute_plan(plan, stream=sys.stderr, executor=executor)
+    finally:
+        if executor is not None:
+            executor.close()
     print(format_summary(result))
     return result.exit_code

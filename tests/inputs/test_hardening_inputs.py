@@ -409,7 +409,7 @@ def test_injected_parameters_round_trip(tmp_path, name):
     data.write_bytes(DATA_CSV.read_bytes())
     plan = runner.plan_run(["range_trimming"], data=str(data), out=str(tmp_path / "out"),
                            overrides=["keep=N01,N02", "scenario=a.b_c-1"])
-    job = runner._jobs(plan, tmp_path / "staging")[0]
+    job = runner.build_jobs(plan, tmp_path / "staging")[0]
     nb = load_notebook_node(str(NOTEBOOKS_DIR / "range_trimming.ipynb"))  # as papermill reads it
     nb = parameterize_notebook(nb, job["parameters"])
     cell = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))

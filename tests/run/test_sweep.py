@@ -71,3 +71,44 @@ def test_sweep_runs_every_scenario_and_summarises(tmp_path):
         assert manifest["parameters"]["savings"]["max_saving_rate"] == float(row["max_saving_rate"])
         assert manifest["parameters"]["savings"]["currency"] == "GBP"
     assert json.loads((out / "sweep.json").read_text())[0]["scenario"] == "grid-01"
+
+
+@pytest.mark.slow
+def test_headlines_only_equals_the_full_sweep_exactly(tmp_path):
+    path = _grid(tmp_path, "report: [savings, range_trimming]\nbase: {currency: JPY}\n"
+                           "grid: {max_saving_rate: [0.2, 0.4], follower_diff_share: [0.1, 0.3]}\n")
+    full, quick = tmp_path / "full", tmp_path / "quick"
+    assert main(["sweep", str(path), "--data", str(SMALL), "--out", str(full), "--jobs", "1"]) == 0
+    assert main(["sweep", str(path), "--data", str(SMALL), "--out", str(quick), "--headlines-only"]) == 0
+    a = json.loads((full / "sweep.json").read_text())
+    b = json.loads((quick / "sweep.json").read_text())
+    figures = [k for k in a[0] if "." in k]
+    assert figures and sorted(figures) == sorted(k for k in b[0] if "." in k)
+    assert [{k: r[k] for k in figures} for r in a] == [{k: r[k] for k in figures} for r in b]  # exactly, not approx
+    assert {p.name for p in quick.iterdir()} == {"sweep.csv", "sweep.json", "index.html", "sweep.xlsx", "sweep.html"}
+
+
+def test_headlines_only_writes_a_scenario_picker_and_heatmaps(tmp_path):
+    import openpyxl
+
+    path = _grid(tmp_path, "report: savings\ngrid: {max_saving_rate: [0.2, 0.3, 0.4], follower_diff_share: [0.1, 0.3]}\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--data", str(SMALL), "--out", str(out), "--headlines-only"]) == 0
+    wb = openpyxl.load_workbook(out / "sweep.xlsx")
+    picker, grid = wb["Picker"], wb["Grid"]
+    assert picker["B1"].value == "grid-01" and grid.max_row == 7
+    formulas = [picker.cell(r, 2).value for r in range(4, picker.max_row + 1)]
+    assert formulas and all(f.startswith("=INDEX('Grid'!") and "MATCH($B$1,'Grid'!$A$2:$A$7,0)" in f for f in formulas)
+    page = (out / "sweep.html").read_text()
+    assert page.count("data:image/png;base64,") == 1 and "max_saving_rate x follower_diff_share" in page
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [r["status"] for r in rows] == ["ok"] * 6
+
+
+def test_headlines_only_refuses_bad_scenarios_before_computing(tmp_path, capsys):
+    path = _grid(tmp_path, "report: savings\ngrid: {max_saving_rate: [0.3, 1.5], currency: [EUR, CHF]}\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--headlines-only"]) == 2
+    err = capsys.readouterr().err
+    assert "grid-03: max_saving_rate" in err and "CHF" in err and "Traceback" not in err
+    assert not out.exists()
