@@ -29,7 +29,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff
-	$(BIN)/ruff check alliance_fin tests notebooks benchmarks tools
+	$(BIN)/ruff check alliance_fin tests notebooks benchmarks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(ARGS)

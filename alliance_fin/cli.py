@@ -61,12 +61,14 @@ def _parser() -> argparse.ArgumentParser:
                     help="only every scenario's headline figures, computed in-process with no kernels: "
                          "sweep.csv, sweep.xlsx (scenario picker) and sweep.html (heatmaps)")
 
-    val = sub.add_parser("validate", help="check an input file; lists every problem")
+    val = sub.add_parser("validate", help="check an input file (sheets models, plan, assumptions); "
+                         "lists every problem")
     val.add_argument("file", metavar="FILE")
 
     tpl = sub.add_parser("template", help="write the blank input workbook (or the default line-up in it)")
     tpl.add_argument("out", metavar="OUT.xlsx")
-    tpl.add_argument("--example", action="store_true", help="fill in the packaged Alliance line-up")
+    tpl.add_argument("--example", action="store_true",
+                     help="fill in the packaged Alliance line-up (sheet models) and plan (sheet plan)")
     tpl.add_argument("--force", action="store_true", help="replace an existing file")
     return parser
 
@@ -119,13 +121,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from alliance_fin.inputs.load import load_data
+    from alliance_fin.inputs.load import load_inputs
 
-    lineup, assumptions = load_data(args.file)
+    lineup, assumptions, plan = load_inputs(args.file)
     families = lineup.loc[lineup["family_id"] != "", "family_id"].nunique()
     overridden = int((assumptions["provenance"] == "input file").sum())
+    planned = "no plan sheet" if plan is None else f"plan: {len(plan)} models"
     print(f"{args.file}: valid - {len(lineup)} models, {families} families, "
-          f"{overridden} assumption(s) overridden")
+          f"{overridden} assumption(s) overridden; {planned}")
     return 0
 
 
@@ -140,7 +143,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise InputError(f"{out}: exists; it may be your edited line-up. Choose another name or add --force")
     write_template(out, example=args.example)
-    print(f"wrote {out}" + (" (with the packaged Alliance line-up)" if args.example else ""))
+    print(f"wrote {out}" + (" (with the packaged Alliance line-up and plan)" if args.example else ""))
     return 0
 
 

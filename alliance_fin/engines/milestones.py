@@ -16,8 +16,9 @@ Rest-of-range rows (aggregates of a member's unlisted models) count in volumes, 
 
 common platform by ``platform_definition``: ``cmf`` (platform named in ``cmf_platforms``) or
 ``shared`` (the ``common_platform`` flag). Each target gets a path from its ``plan_year`` value
-(:func:`calc_target_path`) and a status per year (:func:`calc_target_status`). Comparisons allow :data:`EPS` so that a value computed to
-be exactly on a boundary (0.1 + 0.2 vs 0.3) lands on the boundary's side it is meant to.
+(:func:`calc_target_path`) and a status per year (:func:`calc_target_status`). Comparisons allow
+:data:`EPS` so that a value computed to be exactly on a boundary (0.1 + 0.2 vs 0.3) lands on the
+boundary's side it is meant to.
 """
 
 from __future__ import annotations
@@ -31,17 +32,21 @@ import numpy as np
 import pandas as pd
 
 from alliance_fin.engines.lineup import YEAR_FIRST, YEAR_LAST, assumption_param, check_int, prepare_lineup
-from alliance_fin.engines.trimming import TrimmingResult, cut_from_year
+from alliance_fin.engines.targets import EPS, STATUSES, calc_target_path, calc_target_status
+from alliance_fin.engines.trimming import TrimmingResult
+from alliance_fin.engines.trimming_rules import cut_from_year
 from alliance_fin.errors import ParameterError
 
-#: Float tolerance of every target comparison (shares are decimal fractions).
-EPS = 1e-9
+# EPS, STATUSES, calc_target_path and calc_target_status are re-exported (engines/targets.py).
+__all__ = ["MilestonesResult", "calc_milestones", "calc_milestones_headline", "calc_target_path",
+           "calc_target_status", "EPS", "STATUSES", "TARGETS", "PLATFORM_DEFINITIONS", "MODEL_SHARE_YEAR",
+           "DELAY_TABLE_YEARS", "HORIZON_YEAR", "MAX_DELAY_YEARS"]
+
 #: Launch delays always shown in the delay table (the chosen delay is added when larger).
 DELAY_TABLE_YEARS = (0, 1, 2, 3)
 #: Last year searched for "year the target is first met" in the delay table.
 HORIZON_YEAR = YEAR_LAST
 MAX_DELAY_YEARS = 10
-STATUSES = ("ahead", "on_track", "at_risk", "off_track", "met", "missed")
 #: (metric in by_year, target share key, target year key) per target.
 TARGETS = (
     ("lf_share_new", "target_lf_share", "target_lf_year"),
@@ -180,43 +185,6 @@ def _metrics(frame: pd.DataFrame, years: np.ndarray, arrays: dict, plan_year: in
                    ~frame["rest_of_range"].to_numpy(dtype=bool))
 
 
-# ---------------------------------------------------------------- paths and statuses
-def calc_target_path(actual_start: float, target: float, start_year: int, target_year: int,
-                     years: np.ndarray) -> np.ndarray:
-    """Path to a target: straight from ``actual_start`` (the ``start_year`` = plan-year value) up to
-    ``target`` in ``target_year`` when ``actual_start`` is below the target; else the target itself.
-
-    ``path_y = actual_start + (target - actual_start) * (y - start_year) / (target_year -
-    start_year)``, held at ``target`` from the target year on (and equal to it when
-    ``target_year <= start_year``). A path never runs down to a target already exceeded.
-    Shares in, shares out; shape of ``years``.
-    """
-    years = np.asarray(years, dtype=float)
-    if target_year <= start_year or actual_start >= target:
-        return np.full(years.shape, float(target))
-    frac = np.clip((years - start_year) / (target_year - start_year), 0.0, 1.0)
-    return actual_start + (target - actual_start) * frac
-
-
-def calc_target_status(actual: np.ndarray, path: np.ndarray, years: np.ndarray, target: float,
-                       target_year: int, amber_tolerance: float) -> np.ndarray:
-    """Status per year (array of str, see :data:`STATUSES`).
-
-    Before the target year: ``ahead`` (actual >= target), ``on_track`` (>= path), ``at_risk``
-    (below the path by at most ``amber_tolerance``, a share), ``off_track`` (further below). In
-    and after the target year: ``met`` (>= target) or ``missed``. Every comparison allows
-    :data:`EPS`, so a value on a boundary counts as reaching it. ``met`` is never shown before
-    the target year.
-    """
-    actual, path = np.asarray(actual, float), np.asarray(path, float)
-    years = np.asarray(years)
-    reached = actual >= target - EPS
-    return np.select(
-        [(years >= target_year) & reached, years >= target_year, reached, actual >= path - EPS,
-         actual >= path - amber_tolerance - EPS],
-        ["met", "missed", "ahead", "on_track", "at_risk"], default="off_track")
-
-
 def _targets(by_year: pd.DataFrame, scenario: str, goals: dict, plan_values: Mapping[str, float],
              plan_year: int, tolerance: float) -> pd.DataFrame:
     years = by_year.index.to_numpy()
@@ -270,7 +238,8 @@ def calc_milestones(lineup: pd.DataFrame, assumptions: Mapping[str, float], *,
         ``shared``: the ``common_platform`` flag.
     cmf_platforms : sequence of str or str, optional
         CMF platform names (a ``;``-separated string is split); default
-        ``assumptions["cmf_platforms"]``. Compared ignoring case and spaces.
+        ``assumptions["cmf_platforms"]``, else the packaged ``cmf_platforms`` assumption
+        (:func:`alliance_fin.inputs.load.load_text_assumptions`). Compared ignoring case and spaces.
 
     Returns
     -------
@@ -356,6 +325,9 @@ def _common_platform(frame: pd.DataFrame, assumptions: Mapping[str, object], def
     if definition == "shared":
         return frame["common_platform"].to_numpy(dtype=bool)
     names = cmf_platforms if cmf_platforms is not None else assumptions.get("cmf_platforms")
+    if names is None:  # numeric assumption mappings carry no text rows: the packaged list
+        from alliance_fin.inputs.load import load_text_assumptions
+        names = load_text_assumptions().get("cmf_platforms")
     if names is None:
         raise ParameterError("platform_definition 'cmf' needs the cmf_platforms assumption "
                              "(a list of platform names)")

@@ -8,8 +8,6 @@ rule. Nothing here calculates or writes reports.
 from __future__ import annotations
 
 import difflib
-import io
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +19,9 @@ from alliance_fin import paths
 from alliance_fin.errors import InputError
 from alliance_fin.files import sha256_file
 from alliance_fin.inputs import bounds
-from alliance_fin.inputs.rules import Problem, cell_problems, cross_row_problems, excel_row, short
+from alliance_fin.inputs.read import MODELS_SHEET, read_csv, read_table
+from alliance_fin.inputs.read import cell_text as cell_text  # re-exported: the readers live in inputs/read.py
+from alliance_fin.inputs.rules import Problem, cell_problems, cross_row_problems, excel_row
 from alliance_fin.inputs.schema import (
     FLOAT_COLUMNS,
     INT_COLUMNS,
@@ -32,110 +32,10 @@ from alliance_fin.inputs.schema import (
     lineup_schema,
 )
 
-MODELS_SHEET = "models"
+PLAN_SHEET = "plan"
 ASSUMPTIONS_SHEET = "assumptions"
-XLSX_MAGIC = b"PK\x03\x04"
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML and legacy .xls
-
-
-# --------------------------------------------------------------------------- reading
-def cell_text(value: object) -> str:
-    """One cell as the text a user typed: 2020.0 -> '2020', None/NaN -> ''."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_table(path: Path, sheet: str, *, required: bool) -> tuple[pd.DataFrame | None, str]:
-    """Read one sheet (or the CSV) into an all-text frame. Returns (frame, where-label)."""
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file")
-    head = path.read_bytes()[:8]
-    if suffix in {".xlsx", ".xlsm"}:
-        return _read_xlsx(path, sheet, head, required=required)
-    if suffix in {".csv", ".txt"}:
-        if sheet != MODELS_SHEET:
-            return None, path.name
-        return _read_csv(path, head), path.name
-    raise InputError(f"{path}: unknown file type '{suffix}'; use .xlsx (sheet '{MODELS_SHEET}') or .csv")
-
-
-def _read_xlsx(path: Path, sheet: str, head: bytes, *, required: bool) -> tuple[pd.DataFrame | None, str]:
-    if head[:8] == OLE2_MAGIC:
-        raise InputError(f"{path}: is a password-protected (encrypted) workbook or an old .xls file; "
-                         "remove the password or save it as .xlsx, then try again")
-    if head[:4] != XLSX_MAGIC:
-        raise InputError(f"{path}: is not an Excel workbook (.xlsx); save it as .xlsx or .csv")
-    try:
-        sheets = pd.ExcelFile(path, engine="openpyxl")
-        if sheet not in sheets.sheet_names:
-            if not required:
-                return None, f"{path.name} [{sheet}]"
-            raise InputError(
-                f"{path}: has no sheet '{sheet}' (sheets: {', '.join(sheets.sheet_names)}); "
-                f"the line-up must be on a sheet named '{sheet}'"
-            )
-        frame = pd.read_excel(sheets, sheet_name=sheet, dtype=object, header=0, keep_default_na=False,
-                              na_values=[])
-    except InputError:
-        raise
-    except Exception as exc:  # a damaged workbook can fail anywhere in openpyxl's parser
-        raise InputError(f"{path}: cannot be read as a workbook ({type(exc).__name__}: {short(str(exc))}); "
-                         "open and save it again in Excel, or export the sheet as CSV") from None
-    frame = frame.map(cell_text)
-    frame.columns = [cell_text(c) for c in frame.columns]
-    return frame, f"{path.name} [{sheet}]"
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM); Windows-1252 only for files with no UTF-8 text in them."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        lenient = raw.decode("utf-8", errors="replace")
-        if any(ord(ch) > 127 and ch != "\ufffd" for ch in lenient):
-            line = raw[: exc.start].count(b"\n") + 1
-            raise InputError(
-                f"{path}: line {line}: byte {raw[exc.start]:#04x} is not valid UTF-8 although the rest of the "
-                "file is; the file is damaged or mixes encodings. Save it again as UTF-8 CSV"
-            ) from None
-    try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _read_csv(path: Path, head: bytes) -> pd.DataFrame:
-    raw = path.read_bytes()
-    if head[:4] == XLSX_MAGIC or head[:8] == OLE2_MAGIC or b"\x00" in raw[:1000]:
-        raise InputError(f"{path}: is not a text CSV file (it looks binary); use .xlsx for workbooks")
-    text = _decode(raw, path)
-    if not text.strip():
-        raise InputError(f"{path}: is empty; expected a header row with the columns " + ", ".join(REQUIRED_COLUMNS))
-    header = text.lstrip().splitlines()[0]
-    if "," not in header:
-        delim = next((d for d in ";\t|" if d in header), None)
-        if delim:
-            raise InputError(f"{path}: the header row has no commas; it looks separated by {delim!r}. "
-                             "Save the CSV with commas (',') as separators")
-    try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[],
-                           skipinitialspace=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: cannot be read as CSV ({short(str(exc).strip())})") from None
+#: The packaged line-up as planned on 27 May 2020 (the ``plan`` sheet of the packaged data).
+PLAN_CSV = paths.DATA_DIR / "plan.csv"
 
 
 # --------------------------------------------------------------------------- line-up
@@ -253,11 +153,95 @@ def load_lineup(path: str | Path | None = None, assumptions: pd.DataFrame | None
         One row per model (RangeIndex), columns as :func:`validate_lineup` returns.
     """
     path = Path(path) if path else paths.LINEUP_CSV
-    frame, where = _read_table(path, MODELS_SHEET, required=True)
+    frame, where = read_table(path, MODELS_SHEET, required=True)
     if assumptions is None:
         assumptions = load_assumptions(path if path != paths.LINEUP_CSV else None)
-    segments = {k.removeprefix("dev_cost_eur_m_") for k in assumptions.index if k.startswith("dev_cost_eur_m_")}
-    return validate_lineup(frame, where, segments)
+    return validate_lineup(frame, where, _segments(assumptions))
+
+
+def _segments(assumptions: pd.DataFrame) -> set[str]:
+    return {k.removeprefix("dev_cost_eur_m_") for k in assumptions.index if k.startswith("dev_cost_eur_m_")}
+
+
+def load_plan(path: str | Path | None = None, assumptions: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Load and validate the line-up as planned (sheet ``plan``); the packaged plan when ``path`` is None.
+
+    The plan has the columns of ``models`` (a subset of them) and is checked with the same
+    cell and cross-row rules: ids unique after trimming spaces and ignoring case, one leader per
+    family, ``replaces`` naming a planned model of the same member without cycles,
+    ``scheme_since`` not after launch. Problems name the sheet ``plan``, the row and the column.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``.xlsx`` with sheets ``models`` and (optionally) ``plan``; a ``.csv`` has no plan sheet.
+    assumptions : DataFrame, optional
+        The assumptions in force (default: :func:`load_assumptions` of the same file), for the
+        segments with cost assumptions.
+
+    Returns
+    -------
+    DataFrame or None
+        One row per planned model (RangeIndex), columns and dtypes as :func:`validate_lineup`
+        returns; ``None`` when the file has no ``plan`` sheet.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the plan sheet.
+    """
+    if path is None:
+        path, models_path = PLAN_CSV, paths.LINEUP_CSV
+        frame, where = read_csv(path, path.read_bytes()[:8]), f"{path.name} [{PLAN_SHEET}]"
+    else:
+        path = models_path = Path(path)
+        frame, where = read_table(path, PLAN_SHEET, required=False)
+        if frame is None:
+            return None
+    models, _ = read_table(models_path, MODELS_SHEET, required=False)
+    if models is not None:
+        extra = [c for c in frame.columns if c not in models.columns]
+        if extra:
+            raise InputError(f"{where}: 1 problem(s) with the columns", [
+                f"{where}: column(s) {', '.join(map(repr, extra))} are not in sheet '{MODELS_SHEET}'; "
+                f"the plan has the columns of '{MODELS_SHEET}'"])
+    if assumptions is None:
+        assumptions = load_assumptions(None if path == PLAN_CSV else path)
+    return validate_lineup(frame, where, _segments(assumptions))
+
+
+def load_inputs(path: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """A file's line-up, assumptions and plan, reporting the problems of every sheet at once.
+
+    Returns
+    -------
+    tuple
+        ``(lineup, assumptions, plan)`` as :func:`load_data` and :func:`load_plan` return them
+        (``plan`` None when the file has no plan sheet).
+
+    Raises
+    ------
+    InputError
+        Every problem of ``models``, ``assumptions`` and ``plan``.
+    """
+    problems: list[str] = []
+    try:
+        assumptions = load_assumptions(path)
+    except InputError as exc:
+        problems += [exc.message, *exc.problems]
+        assumptions = _packaged_assumptions()
+
+    def attempt(load):
+        try:
+            return load(path, assumptions=assumptions)
+        except InputError as exc:
+            problems.extend([exc.message, *exc.problems])
+            return None
+
+    lineup, plan = attempt(load_lineup), attempt(load_plan)
+    if problems:
+        raise InputError(f"{path or paths.LINEUP_CSV}: the input has problems", problems)
+    return lineup, assumptions, plan
 
 
 # --------------------------------------------------------------------------- assumptions
@@ -298,7 +282,7 @@ def load_assumptions(path: str | Path | None = None) -> pd.DataFrame:
     if path is None:
         return base
     path = Path(path)
-    sheet, where = _read_table(path, ASSUMPTIONS_SHEET, required=False)
+    sheet, where = read_table(path, ASSUMPTIONS_SHEET, required=False)
     if sheet is None or sheet.empty:
         return base
     problems = []

@@ -131,4 +131,77 @@ def cross_row_problems(df: pd.DataFrame, segments: set[str] | None) -> list[Prob
         elif len(leaders) > 1:
             problems.append(Problem(tuple(leaders), "role", f"family {family!r} has {len(leaders)} leaders "
                                     "(each family needs exactly one leader)"))
+    return problems + changeover_problems(df)
+
+
+def changeover_problems(df: pd.DataFrame) -> list[Problem]:
+    """Rules of the changeover columns: ``replaces`` and ``scheme_since``.
+
+    * ``replaces`` names the ``model_id`` of another model of the same member (compared after
+      trimming spaces); a model may not replace itself, and no chain of ``replaces`` may close
+      into a cycle (each cycle is reported once, on all its rows).
+    * ``scheme_since`` (a whole year, checked per cell) is not after ``launch_year``: a
+      programme is decided before the car it gives is sold.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Typed line-up (``launch_year`` a number, ``scheme_since`` text or number), any index;
+        absent columns are not checked.
+    """
+    problems: list[Problem] = []
+    if "replaces" in df.columns:
+        problems += _replaces_problems(df)
+    if "scheme_since" in df.columns:
+        since = pd.to_numeric(df["scheme_since"].astype(str).str.strip().replace("", float("nan")),
+                              errors="coerce")
+        after = (since > pd.to_numeric(df["launch_year"], errors="coerce")).fillna(False)
+        for i in df.index[after.to_numpy(dtype=bool)]:
+            problems.append(Problem((i,), "scheme_since", f"value {df.at[i, 'scheme_since']!s} is after "
+                                    f"launch_year {df.at[i, 'launch_year']} (the programme must be "
+                                    "decided by the launch: scheme_since <= launch_year)"))
+    return problems
+
+
+def _replaces_problems(df: pd.DataFrame) -> list[Problem]:
+    ids = df["model_id"].astype(str).str.strip()
+    pred = df["replaces"].fillna("").astype(str).str.strip()
+    member_of = dict(zip(ids, df["member"].astype(str).str.strip(), strict=True))
+    known = set(ids)
+    repeated = set(ids[ids.duplicated()])  # reported as duplicates; which one is meant is unclear
+    problems: list[Problem] = []
+    edges: dict[str, str] = {}
+    for i in df.index[pred.ne("").to_numpy()]:
+        own, target = ids[i], pred[i]
+        if target == own:
+            problems.append(Problem((i,), "replaces", f"value {target!r} is the model's own id "
+                                    "(a model cannot replace itself)"))
+        elif target not in known:
+            same_case = [m for m in sorted(known) if m.lower() == target.lower()]
+            close = same_case or difflib.get_close_matches(target, sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(Problem((i,), "replaces", f"value {target!r} names no model_id of the "
+                                    f"line-up{hint}; give the predecessor's model_id or leave it empty"))
+        elif target in repeated or own in repeated:
+            continue
+        elif member_of[target] != member_of[own]:
+            problems.append(Problem((i,), "replaces", f"value {target!r} is a {member_of[target]} model, "
+                                    f"this one is {member_of[own]} (a successor replaces a model of "
+                                    "its own member)"))
+        else:
+            edges.setdefault(own, target)
+    row_of = {m: i for i, m in zip(df.index, ids, strict=True)}
+    seen: set[str] = set()
+    for start in edges:
+        path: list[str] = []
+        node = start
+        while node in edges and node not in seen and node not in path:
+            path.append(node)
+            node = edges[node]
+        if node in path:  # the walk came back to itself: a cycle
+            cycle = path[path.index(node):]
+            chain = " -> ".join([*cycle, cycle[0]])
+            problems.append(Problem(tuple(sorted(row_of[m] for m in cycle)), "replaces",
+                                    f"values make a cycle {chain} (a chain of successors must end)"))
+        seen.update(path)
     return problems

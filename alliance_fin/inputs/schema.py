@@ -17,6 +17,8 @@ MEMBERS = ("Renault", "Nissan", "Mitsubishi")
 ROLES = ("leader", "follower", "standalone")
 TRIM_VALUES = ("yes", "replaced", "no")
 YES_NO = {"yes": True, "no": False, "true": True, "false": False, "1": True, "0": False, "": False}
+#: Values of a yes/empty flag (``rest_of_range``): ``no`` is read as empty.
+YES_EMPTY = ("yes", "no", "")
 YEAR_MIN, YEAR_MAX = 1950, 2100
 MAX_TEXT = 1000  # characters; longer cells are refused (a name is never that long)
 
@@ -82,6 +84,10 @@ def _is_year(text: str) -> bool:
     return value.is_integer() and YEAR_MIN <= value <= YEAR_MAX
 
 
+def _is_year_or_empty(text: str) -> bool:
+    return text.strip() == "" or _is_year(text.strip())
+
+
 def _is_number(text: str, *, blank_ok: bool = False) -> bool:
     if text == "":
         return blank_ok
@@ -136,6 +142,10 @@ def lineup_schema(columns: list[str]) -> pa.DataFrameSchema:
                                   "must be empty or a number of EUR m >= 0")],
         "source": text,
         "notes": text,
+        "replaces": text,
+        "scheme_since": [_check(_is_year_or_empty,
+                                f"must be empty or a whole year from {YEAR_MIN} to {YEAR_MAX}")],
+        "rest_of_range": [_check(lambda s: s.strip().lower() in YES_EMPTY, "must be yes or empty")],
     }
     cols = {
         name: pa.Column(str, checks=checks, nullable=False)

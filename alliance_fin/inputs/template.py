@@ -1,7 +1,8 @@
 """Write the input workbook users fill in: ``alliance-fin template OUT.xlsx [--example]``.
 
 Sheets: ``models`` (headers, drop-downs for member, role, common_platform and trim; with
-``example=True`` the packaged line-up), ``assumptions`` (key/value overrides; with
+``example=True`` the packaged line-up), with ``example=True`` ``plan`` (the packaged line-up as
+planned on 27 May 2020, same columns and drop-downs), ``assumptions`` (key/value overrides; with
 ``example=True`` the packaged defaults) and ``notes`` (every column, its rule and allowed values).
 """
 
@@ -16,7 +17,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from alliance_fin.files import write_atomic
-from alliance_fin.inputs.load import load_assumptions, load_lineup
+from alliance_fin.inputs.load import PLAN_SHEET, load_assumptions, load_lineup, load_plan
 from alliance_fin.inputs.schema import (
     COLUMN_HELP,
     MEMBERS,
@@ -59,9 +60,13 @@ def _write_frame(ws, frame: pd.DataFrame) -> None:
 def _models_frame(example: bool) -> pd.DataFrame:
     if not example:
         return pd.DataFrame(columns=[*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
-    lineup = load_lineup().copy()
-    lineup["common_platform"] = lineup["common_platform"].map({True: "yes", False: "no"})
-    return lineup
+    return _as_sheet(load_lineup())
+
+
+def _as_sheet(lineup: pd.DataFrame) -> pd.DataFrame:
+    out = lineup.copy()
+    out["common_platform"] = out["common_platform"].map({True: "yes", False: "no"})
+    return out
 
 
 def _add_dropdowns(ws, columns: list[str]) -> None:
@@ -87,6 +92,11 @@ def build_template(example: bool = False) -> Workbook:
     models = _models_frame(example)
     _write_frame(ws, models)
     _add_dropdowns(ws, list(models.columns))
+    if example:
+        plan = _as_sheet(load_plan())
+        ws_plan = wb.create_sheet(PLAN_SHEET)
+        _write_frame(ws_plan, plan)
+        _add_dropdowns(ws_plan, list(plan.columns))
 
     assumptions = load_assumptions().reset_index()
     if not example:
@@ -99,7 +109,10 @@ def build_template(example: bool = False) -> Workbook:
     notes += [(c, "no", COLUMN_HELP[c]) for c in OPTIONAL_COLUMNS]
     notes += [(f"<column>{PROVENANCE_SUFFIX}", "no",
                "Provenance of a column's value: S:n (sourced, key n in the sources list), A (assumed), D (derived)")]
-    notes += [("", "", ""), ("assumptions sheet", "no",
+    notes += [("", "", ""), ("plan sheet", "no",
+               "Optional. The line-up as planned on 27 May 2020, with the columns of 'models' and the same "
+               "rules; the report plan_vs_actual compares it with 'models'. The example workbook has one.")]
+    notes += [("assumptions sheet", "no",
                "Optional. key/value rows override the default assumptions of the same key; "
                "rates and shares are decimals from 0 to 1. Run 'alliance-fin template --example' to see every key.")]
     _write_frame(wb.create_sheet("notes"), pd.DataFrame(notes[1:], columns=notes[0]))

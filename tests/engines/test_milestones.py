@@ -57,26 +57,27 @@ def hand_lineup() -> pd.DataFrame:
     )
 
 
-# year: active, launches, new, new_lf, lf_share_new, lf_share_active, platform_volume_share
+# year: active, launches, new, new_lf, lf_share_new, lf_share_range (= lf_share_active),
+# platform_volume_share, platform_model_share
 BY_YEAR_DELAY_0 = {
-    2020: (2, 1, 1, 0, 0.0, 1 / 2, 100 / 150),
-    2021: (3, 1, 2, 1, 1 / 2, 2 / 3, 150 / 200),
-    2022: (3, 0, 2, 1, 1 / 2, 2 / 3, 150 / 200),
-    2023: (3, 1, 3, 1, 1 / 3, 2 / 3, 1.0),
-    2024: (3, 0, 3, 1, 1 / 3, 2 / 3, 1.0),
-    2025: (3, 0, 3, 1, 1 / 3, 2 / 3, 1.0),
+    2020: (2, 1, 1, 0, 0.0, 1 / 2, 100 / 150, 1 / 2),
+    2021: (3, 1, 2, 1, 1 / 2, 2 / 3, 150 / 200, 2 / 3),
+    2022: (3, 0, 2, 1, 1 / 2, 2 / 3, 150 / 200, 2 / 3),
+    2023: (3, 1, 3, 1, 1 / 3, 2 / 3, 1.0, 1.0),
+    2024: (3, 0, 3, 1, 1 / 3, 2 / 3, 1.0, 1.0),
+    2025: (3, 0, 3, 1, 1 / 3, 2 / 3, 1.0, 1.0),
 }
 # delay 1 from as_of 2020: B -> 2022-2031, D -> 2024-2031 (A and C launched by 2020 stay)
 BY_YEAR_DELAY_1 = {
-    2020: (2, 1, 1, 0, 0.0, 1 / 2, 100 / 150),
-    2021: (2, 0, 1, 0, 0.0, 1 / 2, 100 / 150),
-    2022: (3, 1, 2, 1, 1 / 2, 2 / 3, 150 / 200),
-    2023: (2, 0, 2, 1, 1 / 2, 1.0, 1.0),
-    2024: (3, 1, 3, 1, 1 / 3, 2 / 3, 1.0),
-    2025: (3, 0, 3, 1, 1 / 3, 2 / 3, 1.0),
+    2020: (2, 1, 1, 0, 0.0, 1 / 2, 100 / 150, 1 / 2),
+    2021: (2, 0, 1, 0, 0.0, 1 / 2, 100 / 150, 1 / 2),
+    2022: (3, 1, 2, 1, 1 / 2, 2 / 3, 150 / 200, 2 / 3),
+    2023: (2, 0, 2, 1, 1 / 2, 1.0, 1.0, 1.0),
+    2024: (3, 1, 3, 1, 1 / 3, 2 / 3, 1.0, 1.0),
+    2025: (3, 0, 3, 1, 1 / 3, 2 / 3, 1.0, 1.0),
 }
 COLUMNS = ["active_models", "launches", "new_models", "new_lf_models", "lf_share_new",
-           "lf_share_active", "platform_volume_share"]
+           "lf_share_range", "platform_volume_share", "platform_model_share"]
 
 
 @pytest.mark.parametrize(("delay", "expected"), [
@@ -85,6 +86,7 @@ COLUMNS = ["active_models", "launches", "new_models", "new_lf_models", "lf_share
 def test_by_year_by_hand(delay, expected):
     by_year = calc_milestones(hand_lineup(), A, as_of_year=2020, launch_delay_years=delay).by_year
     want = pd.DataFrame.from_dict(expected, orient="index", columns=COLUMNS).rename_axis("year")
+    want.insert(6, "lf_share_active", want["lf_share_range"])  # the former name of the same figure
     pd.testing.assert_frame_equal(by_year, want, check_dtype=False)
 
 
@@ -114,7 +116,9 @@ STATUS_CASES = [
     pytest.param(0.55, 0.5, 2026, 0.5, "met", id="met-after-target-year"),
     pytest.param(0.4, 0.4, 2022, 0.5, "on_track", id="exactly-on-path"),
     pytest.param(0.3, 0.1 * 3, 2022, 0.5, "on_track", id="on-path-within-float-eps"),
-    pytest.param(0.45, 0.4, 2022, 0.5, "on_track", id="above-path"),
+    pytest.param(0.45, 0.4, 2022, 0.5, "on_track", id="before-target-year-above-path-is-on-track"),
+    pytest.param(0.6, 0.4, 2022, 0.5, "ahead", id="before-target-year-above-target-is-ahead"),
+    pytest.param(1.0, 0.4, 2024, 0.5, "ahead", id="year-before-target-far-above-is-ahead-never-met"),
     pytest.param(0.38, 0.4, 2022, 0.5, "at_risk", id="below-path-within-tolerance"),
     pytest.param(0.35, 0.4, 2022, 0.5, "at_risk", id="exactly-on-tolerance-edge"),
     pytest.param(0.3499, 0.4, 2022, 0.5, "off_track", id="just-beyond-tolerance-edge"),
@@ -131,18 +135,20 @@ def test_status(actual, path, year, target, expected):
 
 def test_status_with_zero_tolerance():
     got = calc_target_status([0.39, 0.4], [0.4, 0.4], [2022, 2022], 0.5, 2025, 0.0)
-    assert got.tolist() == ["missed", "on track"]
+    assert got.tolist() == ["off_track", "on_track"]
 
 
 def test_targets_frame_by_hand():
     targets = calc_milestones(hand_lineup(), A).targets.set_index(["metric", "year"])
     lf = targets.loc["lf_share_new"]
     np.testing.assert_allclose(lf["path"], [0, 0.1, 0.2, 0.3, 0.4, 0.5])
-    # 2020 on path (0 = 0), 2021-22 exactly on target, 2023 1/3 >= 0.3, 2024 1/3 < 0.4 - 0.05
-    assert lf["status"].tolist() == ["on track", "met", "met", "on track", "missed", "missed"]
+    # 2020 on path (0 = 0), 2021-22 exactly on target before the target year (ahead, not met),
+    # 2023 1/3 >= 0.3, 2024 1/3 < 0.4 - 0.05, 2025 the target year short of 0.5
+    assert lf["status"].tolist() == ["on_track", "ahead", "ahead", "on_track", "off_track", "missed"]
     pf = targets.loc["platform_volume_share"]
     assert pf["path"].iloc[0] == pytest.approx(2 / 3) and pf["path"].iloc[4] == pytest.approx(0.8)
-    assert pf["status"].tolist() == ["on track", "on track", "on track", "met", "met", "met"]
+    # 2021-22 at 0.75 above the path (0.70, 0.73); 2023 at 1.0 before 2024: ahead
+    assert pf["status"].tolist() == ["on_track", "on_track", "on_track", "ahead", "met", "met"]
     assert set(targets["scenario"]) == {"data"}
 
 
@@ -150,14 +156,16 @@ def test_amber_tolerance_keyword_wins():
     # 2024: actual 1/3, path 0.4: at risk once the tolerance reaches 0.4 - 1/3
     targets = calc_milestones(hand_lineup(), A, amber_tolerance=0.1).targets
     row = targets[(targets["metric"] == "lf_share_new") & (targets["year"] == 2024)]
-    assert row["status"].item() == "at risk"
+    assert row["status"].item() == "at_risk"
 
 
 # ----------------------------------------------------------------------------- headline, delays
 def test_headline_by_hand():
     head = calc_milestones_headline(calc_milestones(hand_lineup(), A), A)
     assert head == {"lf_share_new_models_2025": pytest.approx(1 / 3), "lf_target_met": False,
-                    "common_platform_volume_share_2024": pytest.approx(1.0), "platform_target_met": True}
+                    "lf_share_range_2025": pytest.approx(2 / 3), "lf_range_target_met": True,
+                    "common_platform_volume_share_2024": pytest.approx(1.0), "platform_target_met": True,
+                    "common_platform_model_share_2026": pytest.approx(1.0)}
     assert type(head["lf_target_met"]) is bool and type(head["lf_share_new_models_2025"]) is float
 
 
@@ -285,8 +293,9 @@ def test_default_lineup_runs():
     values = load.assumption_values(load.load_assumptions())
     result = calc_milestones(data, values, trimming=calc_trimming(data, values))
     head = calc_milestones_headline(result, values)
-    assert set(head) == {"lf_share_new_models_2025", "common_platform_volume_share_2024",
-                         "lf_target_met", "platform_target_met"}
+    assert set(head) == {"lf_share_new_models_2025", "lf_share_range_2025", "common_platform_volume_share_2024",
+                         "common_platform_model_share_2026", "lf_target_met", "lf_range_target_met",
+                         "platform_target_met"}
     assert 0 <= head["lf_share_new_models_2025"] <= 1
     assert result.by_year.index.tolist() == list(range(2020, 2026))
 
@@ -347,9 +356,19 @@ def test_default_lineup_figures_quoted_in_methodology():
     """The figures docs/methodology.md quotes for the packaged data (keep the doc in step)."""
     lineup = load.load_lineup()
     values = load.assumption_values(load.load_assumptions())
-    by_year = calc_milestones(lineup, values, trimming=calc_trimming(lineup, values)).by_year
-    assert by_year.loc[2025, "lf_share_new"] == pytest.approx(22 / 24)
-    assert round(by_year.loc[2024, "platform_volume_share"], 3) == 0.872
+    result = calc_milestones(lineup, values, trimming=calc_trimming(lineup, values))
+    by_year = result.by_year
+    assert by_year.loc[2025, "lf_share_new"] == pytest.approx(28 / 59)
+    assert round(by_year.loc[2025, "lf_share_range"], 3) == 0.448
+    assert round(by_year.loc[2024, "platform_volume_share"], 3) == 0.515
+    assert [round(v, 3) for v in by_year["platform_volume_share"]] == [0.336, 0.375, 0.398, 0.454, 0.515, 0.552]
     assert [round(v, 3) for v in by_year["platform_volume_share_trimmed"]] == [
-        0.809, 0.805, 0.839, 0.843, 0.873, 0.878]
-    assert round(by_year.loc[2025, "lf_share_new_trimmed"], 3) == 0.909
+        0.360, 0.405, 0.430, 0.499, 0.561, 0.609]
+    assert round(by_year.loc[2025, "lf_share_new_trimmed"], 3) == 0.458
+    head = calc_milestones_headline(result, values)  # trimmed, as the report shows by default
+    assert {k: round(v, 3) for k, v in head.items() if not isinstance(v, bool)} == {
+        "lf_share_new_models_2025": 0.458, "lf_share_range_2025": 0.472,
+        "common_platform_volume_share_2024": 0.561, "common_platform_model_share_2026": 0.642}
+    assert not (head["lf_target_met"] or head["lf_range_target_met"] or head["platform_target_met"])
+    shared = calc_milestones_headline(calc_milestones(lineup, values, platform_definition="shared"), values)
+    assert round(shared["common_platform_volume_share_2024"], 3) == 0.665

@@ -238,11 +238,29 @@ def test_default_lineup_against_sources():
     assumptions = load.assumption_values(load.load_assumptions())
     ms = savings.calc_model_savings(load.load_lineup(), assumptions)
     assert ms["dev_saving_rate"].max() == pytest.approx(0.40)
-    midsize = ms[ms["family_id"].isin(["F01-2", "F10-2"])]["dev_saving_eur_m"].sum()
-    assert midsize == pytest.approx(2040.0)  # EUR m = USD 2,275 m, vs Senard's ~USD 2.2 bn
+    midsize = ms[ms["family_id"].isin(["F01-2", "F10-2"])]
+    assert midsize["dev_saving_eur_m"].sum() == pytest.approx(2480.0)  # with the 2026 Rogue PHEV (N56)
+    # the five models of the 2020 generation, Senard's "next-generation" midsize crossovers:
+    # EUR 2,040 m = USD 2,275 m, vs Senard's ~USD 2.2 bn
+    assert midsize.drop(index="N56")["dev_saving_eur_m"].sum() == pytest.approx(2040.0)
     by = savings.calc_savings_by_year(ms, assumptions)
     per_model = savings.calc_savings_by(by, "model_id")["saving_eur_m"].sum()
     assert per_model == pytest.approx(by["saving_eur_m"].sum())
+
+
+def test_default_lineup_headline_quoted_in_methodology():
+    """Headline figures of the packaged data under both baselines (docs/methodology.md)."""
+    lineup = load.load_lineup()
+    plan = savings.calc_savings(lineup).headline
+    standalone = savings.calc_savings(lineup, baseline="standalone").headline
+    assert round(plan["total_savings_eur_m"]) == 7_556
+    assert round(plan["pre_plan_savings_eur_m"]) == 16_796
+    assert round(standalone["total_savings_eur_m"]) == 24_352
+    assert round(plan["npv_savings_eur_m"]) == 5_829  # mid-year, 8%, valued 1 Jan 2020
+    assert round(plan["net_savings_eur_m"]) == 6_891
+    assert round(plan["savings_pct"], 3) == 0.055 and round(standalone["savings_pct"], 3) == 0.161
+    assert round(savings.calc_savings(lineup, npv_timing="end").headline["npv_savings_eur_m"]) == 5_609
+    assert round(savings.calc_savings(lineup, npv_timing="start").headline["npv_savings_eur_m"]) == 6_058
 
 
 def test_synthetic_lineup_is_valid_and_runs():

@@ -107,6 +107,13 @@ def test_rules_give_reason(rows, kwargs, expected):
     pytest.param({"min_volume": -1}, ["min_volume"], id="negative-min-volume"),
     pytest.param({"cut_year": 2020.5}, ["cut_year"], id="cut-year-not-int"),
     pytest.param({"cut_year": 2050}, ["cut_year"], id="cut-year-out-of-range"),
+    pytest.param({"reference_year": 2026}, ["reference_year = 2026", "2020 to end_year 2025"],
+                 id="reference-year-after-window"),
+    pytest.param({"reference_year": 2019}, ["reference_year = 2019", "outside the report window"],
+                 id="reference-year-before-window"),
+    pytest.param({"reference_year": 2022, "start_year": 2023, "end_year": 2030}, ["reference_year = 2022"],
+                 id="reference-year-before-a-moved-window"),
+    pytest.param({"reference_year": 2024.0}, ["reference_year = 2024.0"], id="reference-year-not-int"),
 ])
 def test_bad_parameters_raise_naming_them(kwargs, names):
     with pytest.raises(ParameterError) as err:
@@ -325,15 +332,16 @@ def test_default_lineup_figures_quoted_in_methodology():
     values = load.assumption_values(load.load_assumptions())
     result = calc_trimming(load.load_lineup(), values)
     head = calc_trimming_headline(result)
-    assert (head["models_before"], head["models_after"]) == (47, 37)  # on sale in 2025
+    assert (head["models_before"], head["models_after"]) == (112, 72)  # on sale in 2025
     assert result.models.loc[result.models["cut"], "reason"].value_counts().to_dict() == {
-        "planned": 7, "low_volume": 3}
-    assert round(head["common_platform_volume_share_before"], 3) == 0.880
-    assert round(head["common_platform_volume_share_after"], 3) == 0.878
-    assert result.moves["cut_volume"].sum() == 353_000
-    assert result.moves["migrated_volume"].sum() == 122_500
-    assert result.avoided_dev["avoided_dev_eur_m"].sum() == pytest.approx(6_015)  # scheme basis
-    assert round(head["net_trimming_benefit_eur_m"]) == 3_481
+        "planned": 34, "low_volume": 18, "overlap": 5}
+    assert round(head["common_platform_volume_share_before"], 3) == 0.679
+    assert round(head["common_platform_volume_share_after"], 3) == 0.761
+    assert result.moves["cut_volume"].sum() == 2_309_000
+    assert result.moves["migrated_volume"].sum() == 899_000
+    assert result.avoided_dev["avoided_dev_eur_m"].sum() == pytest.approx(36_025)  # scheme basis, lifetime
+    assert round(result.avoided_dev["avoided_dev_window_eur_m"].sum()) == 24_303
+    assert round(head["net_trimming_benefit_eur_m"]) == 13_282
 
 
 def test_engines_read_text_yes_no_flags_alike():

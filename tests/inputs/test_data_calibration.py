@@ -86,7 +86,9 @@ def test_common_platform_model_share_2022_near_60_percent(lineup):
 def test_nissan_line_up_shrinks_2020_to_2023(lineup):
     # S:110 Nissan NEXT: 69 -> fewer than 55 models by FY2023 (about -20%); S:56: -15% by May 2022.
     # Counted as models on sale at any time in the calendar year, so 2023 stands for FY2023.
-    n = lambda y: (models(lineup, y)["member"] == "Nissan").sum()
+    def n(y: int) -> int:
+        return int((models(lineup, y)["member"] == "Nissan").sum())
+
     change = n(2023) / n(2020) - 1
     assert -0.30 <= change <= -0.10, (n(2020), n(2023))
 

@@ -8,8 +8,9 @@ from openpyxl import load_workbook
 
 from alliance_fin.cli import main
 from alliance_fin.errors import InputError
-from alliance_fin.inputs.load import load_assumptions, load_lineup
+from alliance_fin.inputs.load import load_assumptions, load_lineup, load_plan
 from alliance_fin.inputs.template import write_template
+from alliance_fin.paths import LINEUP_CSV as ROOT_CSV
 
 
 def _edit(frame: pd.DataFrame, row: int, col: str, value: str) -> pd.DataFrame:
@@ -99,8 +100,10 @@ def test_template_example_round_trips(tmp_path, capsys):
     path = tmp_path / "example.xlsx"
     assert main(["template", str(path), "--example"]) == 0
     assert main(["validate", str(path)]) == 0
-    assert "valid - 57 models, 19 families, 0 assumption(s) overridden" in capsys.readouterr().out
+    assert "valid - 168 models, 27 families, 0 assumption(s) overridden; plan: 144 models" in capsys.readouterr().out
     pd.testing.assert_frame_equal(load_lineup(path), load_lineup())
+    pd.testing.assert_frame_equal(load_plan(path), load_plan())
+    assert load_workbook(path).sheetnames == ["models", "plan", "assumptions", "notes"]
     pd.testing.assert_frame_equal(load_assumptions(path), load_assumptions())
 
 
@@ -197,3 +200,72 @@ def test_all_anywhere_in_the_report_list_means_all(tmp_path, monkeypatch):
     monkeypatch.setattr("alliance_fin.run.runner.run_cli", lambda reports, **kw: seen.setdefault("r", reports) and 0)
     main(["run", "savings", "all", "--out", str(tmp_path / "x")])
     assert seen["r"] == ["savings", "range_trimming", "milestones"]
+
+
+# ----------------------------------------------------------------------------- the plan sheet
+def _workbook_with_plan(path, edit_plan=None, edit_models=None):
+    """The example workbook with its plan sheet (and models sheet) edited by openpyxl callbacks."""
+    write_template(path, example=True)
+    wb = load_workbook(path)
+    if edit_plan:
+        edit_plan(wb["plan"])
+    if edit_models:
+        edit_models(wb["models"])
+    wb.save(path)
+    return path
+
+
+def _set(column: str, row: int, value):
+    def apply(ws):
+        header = [c.value for c in ws[1]]
+        ws.cell(row=row, column=header.index(column) + 1).value = value
+    return apply
+
+
+def test_packaged_plan_loads():
+    plan = load_plan()
+    assert len(plan) == 144 and plan["launch_year"].dtype == "int64"
+    assert set(plan.columns) == set(load_lineup().columns)
+
+
+def test_csv_and_workbook_without_plan_have_none(tmp_path):
+    assert load_plan(ROOT_CSV) is None
+    path = tmp_path / "blank.xlsx"
+    write_template(path, example=False)
+    assert load_plan(path) is None
+
+
+@pytest.mark.parametrize(("edit", "words"), [
+    pytest.param(_set("launch_year", 3, "soon"), ["[plan] row 3", "'launch_year'", "'soon'"], id="bad-year"),
+    pytest.param(_set("model_id", 4, " n01 "), ["[plan] rows 2, 4", "duplicate id", "' n01 '"],
+                 id="ids-collide-after-trim-and-case"),
+    pytest.param(_set("replaces", 3, "N98"), ["[plan] row 3", "'replaces'", "'N98'"], id="replaces-unknown"),
+    pytest.param(_set("scheme_since", 3, 2031), ["[plan] row 3", "'scheme_since'", "after launch_year"],
+                 id="scheme-since-after-launch"),
+])
+def test_plan_problems_name_sheet_row_and_column(tmp_path, capsys, edit, words):
+    path = _workbook_with_plan(tmp_path / "p.xlsx", edit_plan=edit)
+    with pytest.raises(InputError) as info:
+        load_plan(path)
+    for word in words:
+        assert word in info.value.report()
+    assert main(["validate", str(path)]) == 2
+    assert words[0] in capsys.readouterr().err
+
+
+def test_plan_column_that_models_lacks_is_refused(tmp_path):
+    def drop_notes(ws):
+        header = [c.value for c in ws[1]]
+        ws.delete_cols(header.index("notes") + 1)
+    path = _workbook_with_plan(tmp_path / "p.xlsx", edit_models=drop_notes)
+    with pytest.raises(InputError, match="plan") as info:
+        load_plan(path)
+    assert "'notes'" in info.value.report() and "not in sheet 'models'" in info.value.report()
+
+
+def test_validate_lists_problems_of_both_sheets_at_once(tmp_path, capsys):
+    path = _workbook_with_plan(tmp_path / "p.xlsx", edit_plan=_set("member", 2, "Nisan"),
+                               edit_models=_set("role", 3, "boss"))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "[models] row 3, column 'role'" in err and "[plan] row 2, column 'member'" in err

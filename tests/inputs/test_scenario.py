@@ -23,10 +23,15 @@ from alliance_fin.present import savings as tables
 
 ASSUMPTIONS = load.load_assumptions()
 A = load.assumption_values(ASSUMPTIONS)  # B: D = 600 EUR m, C = 12,000 EUR; C: D = 900, C = 18,000
-LINEUP = load.load_lineup()
+PACKAGED = load.load_lineup()
+# Since issue 14 the Juke F16 (N05) is Nissan-developed and standalone; the tests put it back into
+# F03 beside the Captur II (R04, leader) and the ASX (M02) so that F03 is a three-model family of
+# B models (D = 600 EUR m each), the case most edits are about.
+LINEUP = PACKAGED.copy()
+LINEUP.loc[LINEUP["model_id"].eq("N05"), ["family_id", "role"]] = ["F03", "follower"]
 SEGMENTS = {k.removeprefix("dev_cost_eur_m_") for k in A if k.startswith("dev_cost_eur_m_")}
 
-NEW_MODEL = dict(model_id="M12", member="Mitsubishi", brand="Mitsubishi", model_name="Colt EV", segment="B",
+NEW_MODEL = dict(model_id="M99", member="Mitsubishi", brand="Mitsubishi", model_name="Colt EV", segment="B",
                  platform="CMF-BEV", region="EU", launch_year=2026, end_year=2032, annual_volume=20000,
                  family_id="F04", common_platform=True, dev_cost_eur_m=350.0)
 
@@ -50,7 +55,7 @@ def role(edit: ScenarioEdit, model_id: str) -> tuple[str, str]:
 EDITS = {
     "make_follower": lambda x: make_follower(x, "R04", "F01", promote="N05"),
     "make_leader": lambda x: make_leader(x, "N05"),
-    "make_leader-new-family": lambda x: make_leader(x, "R06", "F20"),
+    "make_leader-new-family": lambda x: make_leader(x, "R06", "F90"),
     "leave_family": lambda x: leave_family(x, "M02"),
     "move_launch": lambda x: move_launch(x, "N06", 2027),
     "drop_model": lambda x: drop_model(x, "R05", promote="N06"),
@@ -84,7 +89,9 @@ def test_make_leader_swaps_within_family_default_data_saves_the_same():
 
 
 def test_make_leader_unequal_pair_hand_computed():
-    lineup = LINEUP[LINEUP["family_id"] == "F04"].assign(dev_cost_eur_m=[1000.0, 500.0]).reset_index(drop=True)
+    # the pair alone (the Micra EV's predecessor N03 is not in it, so it replaces nothing here)
+    lineup = LINEUP[LINEUP["family_id"] == "F04"].assign(dev_cost_eur_m=[1000.0, 500.0], replaces="")
+    lineup = lineup.reset_index(drop=True)
     # R05 (D 1000) leads: r = 1 - (1000 + 0.2 x 500) / 1500 = 26.7% -> 400 EUR m saved in all.
     assert savings_of(lineup)["dev_saving_eur_m"].sum() == pytest.approx(400.0)
     # N06 (D 500) leads: r = 1 - (500 + 0.2 x 1000) / 1500 = 53.3%, capped at 40% -> 600 EUR m.
@@ -179,19 +186,26 @@ def test_drop_leader_with_promotion_of_the_only_follower():
     assert [c.split(" ")[0] for c in edit.changes] == ["N06", "N06", "dropped"]
 
 
+def test_drop_predecessor_clears_the_successors_replaces():
+    edit = drop_model(LINEUP, "N03")  # the Micra K14, which the Micra EV (N06) replaces
+    assert edit.lineup.set_index("model_id").loc["N06", "replaces"] == ""
+    assert edit.changes[0] == "N06 Micra EV no longer replaces N03 (dropped)"
+    assert edit.changes[-1].startswith("dropped N03")
+
+
 def test_add_model_hand_computed():
     edit = add_model(LINEUP, **NEW_MODEL)
     row = edit.lineup.iloc[-1]
-    assert (row["model_id"], row["role"], row["common_platform"], row["trim"]) == ("M12", "follower", True, "no")
+    assert (row["model_id"], row["role"], row["common_platform"], row["trim"]) == ("M99", "follower", True, "no")
     assert row["segment_prov"] == "scenario"
     # F04 = 600 + 600 + 350: r = 1 - (600 + 0.2 x 950) / 1550 = 49% -> capped 40% of 350 = 140.
-    assert savings_of(edit.lineup).loc["M12", "dev_saving_eur_m"] == pytest.approx(140.0)
+    assert savings_of(edit.lineup).loc["M99", "dev_saving_eur_m"] == pytest.approx(140.0)
 
 
 def test_make_leader_starts_a_new_family_then_followers_join():
-    edit = make_follower(make_leader(LINEUP, "R06", "F20"), "N10", "F20")
-    assert role(edit, "R06") == ("F20", "leader") and role(edit, "N10") == ("F20", "follower")
-    assert "new family F20" in edit.changes[0]
+    edit = make_follower(make_leader(LINEUP, "R06", "F90"), "N10", "F90")
+    assert role(edit, "R06") == ("F90", "leader") and role(edit, "N10") == ("F90", "follower")
+    assert "new family F90" in edit.changes[0]
 
 
 def test_chaining_accumulates_changes():
@@ -199,7 +213,7 @@ def test_chaining_accumulates_changes():
     assert len(edit.changes) == 3 and edit.changes[0].startswith("N05 Juke F16 becomes leader of F03")
     assert edit.changes[-1].startswith("dropped M02")
     assert set(edit.lineup.loc[edit.lineup["family_id"] == "F03", "model_id"]) == {"R04", "N05"}
-    assert repr(edit).splitlines()[0] == "ScenarioEdit(56 models, 3 change(s))"
+    assert repr(edit).splitlines()[0] == f"ScenarioEdit({len(LINEUP) - 1} models, 3 change(s))"
     assert repr(edit).count("\n  - ") == 3
 
 
@@ -241,14 +255,14 @@ def test_set_assumption_returns_a_new_frame_with_provenance():
                      id="promote-for-a-follower"),
         pytest.param(lambda: make_leader(LINEUP, "Juke"), "did you mean 'N05 Juke F16'", id="unknown-model-by-name"),
         pytest.param(lambda: drop_model(LINEUP, "r04"), "did you mean 'R04 Captur II'", id="unknown-model-case"),
-        pytest.param(lambda: make_follower(LINEUP, "M03", "F3"), "did you mean 'F13', 'F03'", id="unknown-family"),
+        pytest.param(lambda: make_follower(LINEUP, "M03", "F3"), "did you mean 'F23', 'F13', 'F03'", id="unknown-family"),
         pytest.param(lambda: make_leader(LINEUP, "M03"), "is standalone; pass family_id=", id="standalone-no-family"),
         pytest.param(lambda: move_launch(LINEUP, "N06", 2026, 2024),
                      "scenario model N06 Micra EV, column 'launch_year': value 2026 is after end_year 2024",
                      id="launch-after-end"),
         pytest.param(lambda: move_launch(LINEUP, "N06", 2026.5), "not a whole year", id="fractional-year"),
         pytest.param(lambda: add_model(LINEUP, **{**NEW_MODEL, "role": "leader"}),
-                     "scenario models R05 5 E-Tech, M12 Colt EV, column 'role': family 'F04' has 2 leaders",
+                     "scenario models R05 5 E-Tech, M99 Colt EV, column 'role': family 'F04' has 2 leaders",
                      id="add-second-leader"),
         pytest.param(lambda: add_model(LINEUP, **{**NEW_MODEL, "model_id": "R04"}), "duplicate id",
                      id="add-duplicate-id"),
