@@ -40,6 +40,60 @@ def _builder(report: str) -> Any:
     return spec.build_function() if spec and spec.builder else None
 
 
+def _built_headlines(report: str, values: list[dict[str, Any]], lineup: Any, frame: Any) -> list[dict[str, Any]]:
+    """Each scenario's headline from the report's builder, once per distinct set of its parameters."""
+    memo: dict[str, dict[str, Any]] = {}
+    out = []
+    for v in values:
+        key = json.dumps({k: x for k, x in v.items() if k != "scenario"}, sort_keys=True, default=str)
+        if key not in memo:
+            memo[key] = dict(_builder(report)(**v, lineup=lineup, assumptions=frame).headline)
+        out.append(memo[key])
+    return out
+
+
+def _savings_headlines(values: list[dict[str, Any]], lineup: Any, frame: Any) -> list[dict[str, float]] | None:
+    """The savings headlines through the batch engine, or ``None`` (use the builder) when it does not apply.
+
+    Exactly what :func:`~alliance_fin.present.savings.build_savings_report` computes: its inputs
+    resolve a parameter of an assumption's key into the assumption values and call
+    ``calc_savings(lineup, values, start_year=, end_year=, currency=)``, whose headline is
+    :func:`~alliance_fin.engines.savings_batch.calc_headlines` with one scenario. Here scenarios
+    are grouped by the parameters the batch cannot vary (window, currency) and each group is one
+    call over the rest (ceiling, follower share, discount rate: any per-scenario assumption key).
+    """
+    from alliance_fin.engines.savings_batch import batch_keys, calc_headlines
+    from alliance_fin.engines.savings_core import prepare
+    from alliance_fin.inputs.load import assumption_values
+
+    fixed = ("currency", "start_year", "end_year")
+    base = assumption_values(frame)
+    try:
+        prep = prepare(lineup)
+    except (InputError, ParameterError):
+        return None
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, v in enumerate(values):
+        groups.setdefault(tuple(v.get(k) for k in fixed), []).append(i)
+    out: list[dict[str, float]] = [{}] * len(values)
+    for (currency, start_year, end_year), members in groups.items():
+        names = {k for i in members for k in values[i]} - {"scenario", *fixed}
+        vector = [k for k in names if k in frame.index]
+        if set(vector) != names or not set(vector) <= set(batch_keys(prep, currency)) or any(
+                isinstance(values[i][k], bool) or not isinstance(values[i][k], int | float)
+                for i in members for k in vector):
+            return None  # a parameter the batch cannot take: every scenario through the builder
+        try:
+            batch = calc_headlines(prep, base, {k: [float(values[i][k]) for i in members] for k in vector},
+                                   start_year=start_year, end_year=end_year, currency=currency)
+        except (InputError, ParameterError):
+            return None
+        figures = {k: v.tolist() for k, v in batch.items()}
+        for j, i in enumerate(members):
+            out[i] = {k: figures[k][j] for k in figures}
+    return out
+
+
 def calc_sweep_headlines(grid: str | Path, *, data: str | None = None) -> tuple[list[str], list[dict[str, Any]]]:
     """Check every scenario, then compute its headline figures in-process.
 
@@ -75,18 +129,17 @@ def calc_sweep_headlines(grid: str | Path, *, data: str | None = None) -> tuple[
     path = Path(info["path"]) if data else None
     frame = load_assumptions(path)  # once, as each notebook's builder would load it
     lineup = load_lineup(path, assumptions=frame)
-    memo: dict[tuple[str, str], dict[str, Any]] = {}
+    heads = {}
+    for report in reports:
+        values = [{k: v for k, v in per_report[report].items() if k not in _RUNNER_ONLY} for per_report in resolved]
+        heads[report] = (_savings_headlines(values, lineup, frame) if report == "savings" else None) \
+            or _built_headlines(report, values, lineup, frame)
     rows = []
-    for params, per_report in zip(scenarios, resolved, strict=True):
+    for i, params in enumerate(scenarios):
         row: dict[str, Any] = {"scenario": params["scenario"], **{k: v for k, v in params.items() if k != "scenario"},
                                "status": "ok"}
         for report in reports:
-            values = {k: v for k, v in per_report[report].items() if k not in _RUNNER_ONLY}
-            key = (report, json.dumps({k: v for k, v in values.items() if k != "scenario"}, sort_keys=True, default=str))
-            if key not in memo:
-                built = _builder(report)(**values, lineup=lineup, assumptions=frame)
-                memo[key] = dict(built.headline)
-            row.update({f"{report}.{k}": v for k, v in memo[key].items()})
+            row.update({f"{report}.{k}": v for k, v in heads[report][i].items()})
         rows.append(row)
     with open(grid, encoding="utf-8") as fh:
         import yaml
