@@ -71,3 +71,21 @@ def test_a_grid_the_batch_cannot_take_goes_through_the_builder(tmp_path, builds,
     monkeypatch.undo()
     _, batched = sweep_headlines.calc_sweep_headlines(path, data=str(SMALL))
     assert rows == batched
+
+
+def test_a_large_sweep_writes_the_same_workbook_from_a_second_process(tmp_path, monkeypatch):
+    import openpyxl
+
+    from alliance_fin.cli import main
+
+    path = _grid(tmp_path, "report: savings\ngrid: {max_saving_rate: [0.2, 0.4], discount_rate: [0.05, 0.1]}\n")
+    assert main(["sweep", str(path), "--data", str(SMALL), "--out", str(tmp_path / "one")]
+                + ["--headlines-only"]) == 0
+    monkeypatch.setattr(sweep_headlines, "PARALLEL_XLSX_ROWS", 0)
+    assert main(["sweep", str(path), "--data", str(SMALL), "--out", str(tmp_path / "two"), "--headlines-only"]) == 0
+
+    def cells(folder):
+        wb = openpyxl.load_workbook(folder / "sweep.xlsx")
+        return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+    assert cells(tmp_path / "one") == cells(tmp_path / "two")
+    assert (tmp_path / "one" / "sweep.csv").read_bytes() == (tmp_path / "two" / "sweep.csv").read_bytes()
