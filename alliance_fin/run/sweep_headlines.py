@@ -1,10 +1,14 @@
 """``alliance-fin sweep GRID.yaml --headlines-only``: every scenario's headline figures, no kernels.
 
-The figures come from the same library calls the report notebooks make — each report's
-``build_<report>_report`` builder and its ``.headline`` — with the parameters resolved exactly
-as for a full sweep, so they equal the full bundles' manifest headlines. The data file is read
-and validated once and the line-up reused in memory; a report's headline is computed once per
-distinct set of its own parameters (a grid over savings parameters computes range trimming once).
+The figures come from the same library code the report notebooks run, with the parameters
+resolved exactly as for a full sweep, so they equal the full bundles' manifest headlines (``==``).
+Savings: scenarios grouped by window and currency, each group one call of
+:func:`alliance_fin.engines.savings_batch.calc_headlines` over the per-scenario assumption keys
+(ceiling, follower share, discount rate), the function ``calc_savings`` (so the notebook's
+builder) calls with one scenario. Other reports, and a savings grid the batch cannot take: each
+report's ``build_<report>_report(...).headline``, once per distinct set of its own parameters
+(a grid over savings parameters computes range trimming once). The data file is read once and
+the line-up reused in memory.
 
 Writes ``sweep.csv``, ``sweep.json``, ``index.html``, ``sweep.xlsx`` (a scenario picker: choose a
 scenario, its parameters and figures follow by INDEX/MATCH over the grid sheet) and
