@@ -41,6 +41,7 @@ from alliance_fin.engines.savings_core import (
 
 # Re-exported: the headline and the avoided successor development live in modules of their own.
 from alliance_fin.engines.savings_headline import HEADLINE_KEYS, calc_headline, calc_npv, convert_currency
+from alliance_fin.engines.savings_batch import calc_headlines
 from alliance_fin.engines.successor_dev import calc_avoided_successor_dev
 from alliance_fin.errors import ParameterError
 
@@ -320,8 +321,11 @@ def calc_savings(
     models = calc_model_savings(lineup, values, max_saving_rate=max_saving_rate,
                                 follower_diff_share=follower_diff_share, plan_year=plan_year)
     by_year = calc_savings_by_year(models, values, start_year=start_year, end_year=end_year, baseline=baseline)
-    headline = calc_headline(models, by_year, values, start_year=start_year, currency=currency,
-                             npv_timing=npv_timing, cost_to_achieve_rate=cost_to_achieve_rate)
+    # The headline from the core arrays, the same code as a sweep of thousands (bitwise equal).
+    batch = calc_headlines(prepare(lineup), values, {"cost_to_achieve_rate": cost_to_achieve_rate},
+                           start_year=start_year, end_year=end_year, baseline=baseline, plan_year=plan_year,
+                           npv_timing=npv_timing, currency=currency)
+    headline = {k: float(v[0]) for k, v in batch.items()}
     params = {"baseline": baseline, "plan_year": plan_year, "start_year": start_year, "end_year": end_year,
               "npv_timing": npv_timing, "currency": currency}
     return SavingsResult(models=models, by_year=by_year, headline=headline, params=params)

@@ -1,10 +1,14 @@
 """``alliance-fin sweep GRID.yaml --headlines-only``: every scenario's headline figures, no kernels.
 
-The figures come from the same library calls the report notebooks make — each report's
-``build_<report>_report`` builder and its ``.headline`` — with the parameters resolved exactly
-as for a full sweep, so they equal the full bundles' manifest headlines. The data file is read
-and validated once and the line-up reused in memory; a report's headline is computed once per
-distinct set of its own parameters (a grid over savings parameters computes range trimming once).
+The figures come from the same library code the report notebooks run, with the parameters
+resolved exactly as for a full sweep, so they equal the full bundles' manifest headlines (``==``).
+Savings: scenarios grouped by window and currency, each group one call of
+:func:`alliance_fin.engines.savings_batch.calc_headlines` over the per-scenario assumption keys
+(ceiling, follower share, discount rate), the function ``calc_savings`` (so the notebook's
+builder) calls with one scenario. Other reports, and a savings grid the batch cannot take: each
+report's ``build_<report>_report(...).headline``, once per distinct set of its own parameters
+(a grid over savings parameters computes range trimming once). The data file is read once and
+the line-up reused in memory.
 
 Writes ``sweep.csv``, ``sweep.json``, ``index.html``, ``sweep.xlsx`` (a scenario picker: choose a
 scenario, its parameters and figures follow by INDEX/MATCH over the grid sheet) and
@@ -18,7 +22,9 @@ import html
 import io
 import itertools
 import json
+import multiprocessing
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +37,10 @@ from alliance_fin.run.sweep import check_sweep_folder, grid_override, load_grid,
 __all__ = ["MAX_HEADLINE_SCENARIOS", "calc_sweep_headlines", "run_headline_sweep"]
 
 MAX_HEADLINE_SCENARIOS = 100_000
+PARALLEL_XLSX_ROWS = 1000
+"""From this many scenarios, ``sweep.xlsx`` is written in a second process alongside the other files."""
+MAX_ANNOTATED_CELLS = 144
+"""A heatmap labels its cells with their values up to this many cells (12 x 12)."""
 _RUNNER_ONLY = ("data_path", "output_dir", "run_id", "created")
 
 
@@ -38,6 +48,60 @@ def _builder(report: str) -> Any:
     """The report's builder, from the registry (the function its notebook calls)."""
     spec = REPORT_SPECS.get(report)
     return spec.build_function() if spec and spec.builder else None
+
+
+def _built_headlines(report: str, values: list[dict[str, Any]], lineup: Any, frame: Any) -> list[dict[str, Any]]:
+    """Each scenario's headline from the report's builder, once per distinct set of its parameters."""
+    memo: dict[str, dict[str, Any]] = {}
+    out = []
+    for v in values:
+        key = json.dumps({k: x for k, x in v.items() if k != "scenario"}, sort_keys=True, default=str)
+        if key not in memo:
+            memo[key] = dict(_builder(report)(**v, lineup=lineup, assumptions=frame).headline)
+        out.append(memo[key])
+    return out
+
+
+def _savings_headlines(values: list[dict[str, Any]], lineup: Any, frame: Any) -> list[dict[str, float]] | None:
+    """The savings headlines through the batch engine, or ``None`` (use the builder) when it does not apply.
+
+    Exactly what :func:`~alliance_fin.present.savings.build_savings_report` computes: its inputs
+    resolve a parameter of an assumption's key into the assumption values and call
+    ``calc_savings(lineup, values, start_year=, end_year=, currency=)``, whose headline is
+    :func:`~alliance_fin.engines.savings_batch.calc_headlines` with one scenario. Here scenarios
+    are grouped by the parameters the batch cannot vary (window, currency) and each group is one
+    call over the rest (ceiling, follower share, discount rate: any per-scenario assumption key).
+    """
+    from alliance_fin.engines.savings_batch import batch_keys, calc_headlines
+    from alliance_fin.engines.savings_core import prepare
+    from alliance_fin.inputs.load import assumption_values
+
+    fixed = ("currency", "start_year", "end_year")
+    base = assumption_values(frame)
+    try:
+        prep = prepare(lineup)
+    except (InputError, ParameterError):
+        return None
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, v in enumerate(values):
+        groups.setdefault(tuple(v.get(k) for k in fixed), []).append(i)
+    out: list[dict[str, float]] = [{}] * len(values)
+    for (currency, start_year, end_year), members in groups.items():
+        names = {k for i in members for k in values[i]} - {"scenario", *fixed}
+        vector = [k for k in names if k in frame.index]
+        if set(vector) != names or not set(vector) <= set(batch_keys(prep, currency)) or any(
+                isinstance(values[i][k], bool) or not isinstance(values[i][k], int | float)
+                for i in members for k in vector):
+            return None  # a parameter the batch cannot take: every scenario through the builder
+        try:
+            batch = calc_headlines(prep, base, {k: [float(values[i][k]) for i in members] for k in vector},
+                                   start_year=start_year, end_year=end_year, currency=currency)
+        except (InputError, ParameterError):
+            return None
+        figures = {k: v.tolist() for k, v in batch.items()}
+        for j, i in enumerate(members):
+            out[i] = {k: figures[k][j] for k in figures}
+    return out
 
 
 def calc_sweep_headlines(grid: str | Path, *, data: str | None = None) -> tuple[list[str], list[dict[str, Any]]]:
@@ -75,18 +139,17 @@ def calc_sweep_headlines(grid: str | Path, *, data: str | None = None) -> tuple[
     path = Path(info["path"]) if data else None
     frame = load_assumptions(path)  # once, as each notebook's builder would load it
     lineup = load_lineup(path, assumptions=frame)
-    memo: dict[tuple[str, str], dict[str, Any]] = {}
+    heads = {}
+    for report in reports:
+        values = [{k: v for k, v in per_report[report].items() if k not in _RUNNER_ONLY} for per_report in resolved]
+        heads[report] = (_savings_headlines(values, lineup, frame) if report == "savings" else None) \
+            or _built_headlines(report, values, lineup, frame)
     rows = []
-    for params, per_report in zip(scenarios, resolved, strict=True):
+    for i, params in enumerate(scenarios):
         row: dict[str, Any] = {"scenario": params["scenario"], **{k: v for k, v in params.items() if k != "scenario"},
                                "status": "ok"}
         for report in reports:
-            values = {k: v for k, v in per_report[report].items() if k not in _RUNNER_ONLY}
-            key = (report, json.dumps({k: v for k, v in values.items() if k != "scenario"}, sort_keys=True, default=str))
-            if key not in memo:
-                built = _builder(report)(**values, lineup=lineup, assumptions=frame)
-                memo[key] = dict(built.headline)
-            row.update({f"{report}.{k}": v for k, v in memo[key].items()})
+            row.update({f"{report}.{k}": v for k, v in heads[report][i].items()})
         rows.append(row)
     with open(grid, encoding="utf-8") as fh:
         import yaml
@@ -169,7 +232,9 @@ def _heatmaps_html(rows: list[dict[str, Any]], swept: list[str], title: str) -> 
         for figure in figures:
             table = frame.pivot_table(index=a, columns=b, values=figure, aggfunc="mean")
             fig, ax = plt.subplots(figsize=(6, 4))
-            sns.heatmap(table, annot=True, fmt=_annotation_format(figure), cmap="viridis", ax=ax)
+            # a label per cell while they stay legible; a large grid's thousands of labels cost seconds
+            sns.heatmap(table, annot=table.size <= MAX_ANNOTATED_CELLS, fmt=_annotation_format(figure),
+                        cmap="viridis", ax=ax)
             ax.set_title(figure)
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
@@ -201,9 +266,19 @@ def run_headline_sweep(grid: str | Path, *, data: str | None = None, out: str | 
     except OSError as exc:
         raise ParameterError(f"--out {folder}: cannot write there ({exc.strerror or exc}); nothing was written") from None
     title = f"Sweep {Path(grid).name}: headline figures"
-    write_summary(folder, rows, title=title)
-    _write_xlsx(folder / "sweep.xlsx", rows)
-    write_text_atomic(folder / "sweep.html", _heatmaps_html(rows, swept, title))
+    # openpyxl spends about 0.5 ms a scenario on sweep.xlsx: a large sweep writes it in a second
+    # process while this one writes the other files (same function, same bytes)
+    pool = None
+    if len(rows) >= PARALLEL_XLSX_ROWS and "fork" in multiprocessing.get_all_start_methods():
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        xlsx = pool.submit(_write_xlsx, folder / "sweep.xlsx", rows) if pool else None
+        write_summary(folder, rows, title=title)
+        write_text_atomic(folder / "sweep.html", _heatmaps_html(rows, swept, title))
+        xlsx.result() if xlsx else _write_xlsx(folder / "sweep.xlsx", rows)
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     print(f"sweep: {len(rows)} scenario(s), headline figures in {folder / 'sweep.csv'}, sweep.xlsx, sweep.html",
           file=sys.stdout)
     return 0
