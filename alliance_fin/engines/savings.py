@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from alliance_fin.engines.savings_batch import calc_headlines
 from alliance_fin.engines.savings_core import (
     AGG_KEYS,
     BASELINES,
@@ -41,7 +42,6 @@ from alliance_fin.engines.savings_core import (
 
 # Re-exported: the headline and the avoided successor development live in modules of their own.
 from alliance_fin.engines.savings_headline import HEADLINE_KEYS, calc_headline, calc_npv, convert_currency
-from alliance_fin.engines.savings_batch import calc_headlines
 from alliance_fin.engines.successor_dev import calc_avoided_successor_dev
 from alliance_fin.errors import ParameterError
 

@@ -2,7 +2,7 @@
 
 The figures come from the same library code the report notebooks run, with the parameters
 resolved exactly as for a full sweep, so they equal the full bundles' manifest headlines (``==``).
-Savings: scenarios grouped by window and currency, each group one call of
+Savings: scenarios grouped by window, currency, baseline, plan year and NPV timing, each group one call of
 :func:`alliance_fin.engines.savings_batch.calc_headlines` over the per-scenario assumption keys
 (ceiling, follower share, discount rate), the function ``calc_savings`` (so the notebook's
 builder) calls with one scenario. Other reports, and a savings grid the batch cannot take: each
@@ -69,14 +69,15 @@ def _savings_headlines(values: list[dict[str, Any]], lineup: Any, frame: Any) ->
     resolve a parameter of an assumption's key into the assumption values and call
     ``calc_savings(lineup, values, start_year=, end_year=, currency=)``, whose headline is
     :func:`~alliance_fin.engines.savings_batch.calc_headlines` with one scenario. Here scenarios
-    are grouped by the parameters the batch cannot vary (window, currency) and each group is one
+    are grouped by the parameters the batch cannot vary (window, currency, baseline, plan year, NPV
+    timing) and each group is one
     call over the rest (ceiling, follower share, discount rate: any per-scenario assumption key).
     """
     from alliance_fin.engines.savings_batch import batch_keys, calc_headlines
     from alliance_fin.engines.savings_core import prepare
     from alliance_fin.inputs.load import assumption_values
 
-    fixed = ("currency", "start_year", "end_year")
+    fixed = ("currency", "start_year", "end_year", "baseline", "plan_year", "npv_timing")
     base = assumption_values(frame)
     try:
         prep = prepare(lineup)
@@ -86,7 +87,7 @@ def _savings_headlines(values: list[dict[str, Any]], lineup: Any, frame: Any) ->
     for i, v in enumerate(values):
         groups.setdefault(tuple(v.get(k) for k in fixed), []).append(i)
     out: list[dict[str, float]] = [{}] * len(values)
-    for (currency, start_year, end_year), members in groups.items():
+    for (currency, start_year, end_year, baseline, plan_year, npv_timing), members in groups.items():
         names = {k for i in members for k in values[i]} - {"scenario", *fixed}
         vector = [k for k in names if k in frame.index]
         if set(vector) != names or not set(vector) <= set(batch_keys(prep, currency)) or any(
@@ -95,7 +96,9 @@ def _savings_headlines(values: list[dict[str, Any]], lineup: Any, frame: Any) ->
             return None  # a parameter the batch cannot take: every scenario through the builder
         try:
             batch = calc_headlines(prep, base, {k: [float(values[i][k]) for i in members] for k in vector},
-                                   start_year=start_year, end_year=end_year, currency=currency)
+                                   start_year=start_year, end_year=end_year, currency=currency,
+                                   baseline=baseline or "plan", plan_year=2020 if plan_year is None else plan_year,
+                                   npv_timing=npv_timing or "mid")
         except (InputError, ParameterError):
             return None
         figures = {k: v.tolist() for k, v in batch.items()}

@@ -58,7 +58,9 @@ def test_non_batch_reports_and_parameters_fall_back_to_the_builder(tmp_path, bui
                            "grid: {min_volume: [10000, 30000], max_saving_rate: [0.2, 0.4]}\n")
     _, rows = sweep_headlines.calc_sweep_headlines(path, data=str(SMALL))
     assert len(rows) == 4
-    assert builds == {"range_trimming": 2}  # once per distinct set of its parameters; savings batched
+    # once per distinct set of its parameters: range_trimming declares both min_volume and
+    # max_saving_rate (its avoided development uses the savings method); savings is batched
+    assert builds == {"range_trimming": 4}
 
 
 def test_a_grid_the_batch_cannot_take_goes_through_the_builder(tmp_path, builds, monkeypatch):
