@@ -259,7 +259,7 @@ def _execute(plans: list[tuple[dict[str, Any], RunPlan]], executor: Any, folder:
 def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = None, jobs: int | None = None,
               force: bool = False, timeout: float | None = None, scheduler: str | None = None,
               specs: Mapping[str, Any] | None = None, notebooks_dir: str | Path | None = None,
-              stream: TextIO | None = sys.stderr) -> int:
+              stream: TextIO | None = sys.stderr, engine: str = "warm") -> int:
     """Plan every scenario of ``grid``, skip the cached ones, run the rest; print a summary.
 
     Parameters
@@ -269,6 +269,8 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
     data, out, jobs, force, timeout, scheduler
         As for ``alliance-fin sweep`` (``jobs``: scenarios at once on the process pool or a
         ``local`` cluster, each with one slot per report).
+    engine : str
+        ``warm`` (one zygote for the whole sweep) or ``kernel``; the process pool only.
     specs, notebooks_dir : optional
         Report specs and notebooks (default: the package's).
     stream : text stream or None
@@ -295,7 +297,7 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
         first = todo[0][1]
         executor = make_executor(scheduler, slots=slots, timeout=first.timeout, data=first.data,
                                  notebooks={first.specs[r].notebook: first.notebooks_dir / first.specs[r].notebook
-                                            for _, plan in todo for r in plan.reports})
+                                            for _, plan in todo for r in plan.reports}, engine=engine)
     where = f"Dask {scheduler}" if scheduler else f"{slots} report(s) at a time"
     print(f"sweep: {len(plans)} scenario(s), {len(plans) - len(todo)} cached, {len(todo)} to run on {where} "
           f"-> {folder}", file=sys.stderr)
