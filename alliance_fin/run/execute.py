@@ -204,7 +204,8 @@ def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
         ``final_dir`` (folders), ``timeout`` (s per cell), ``title``, ``headline_keys``,
         ``header`` (scenario, run_id, created, data_file), optional ``reproducible``,
         ``kernel_name``, ``engine`` (``"warm"``: a kernel forked by the zygote named in
-        ``ALLIANCE_FIN_ZYGOTE``, see :mod:`alliance_fin.run.warm`; default ``"kernel"``) and ``path_map`` (worker path -> client path, rewritten in the notebook).
+        ``ALLIANCE_FIN_ZYGOTE``, see :mod:`alliance_fin.run.warm`; default ``"kernel"``) and
+        ``path_map`` (worker path -> client path, rewritten in the notebook).
 
     Returns
     -------

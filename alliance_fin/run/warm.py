@@ -30,9 +30,10 @@ from typing import Any
 
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
-from papermill.engines import NBClientEngine, papermill_engines
+from papermill.engines import papermill_engines
 
 from alliance_fin.run.execute import IPCKernelManager
+from alliance_fin.run.warm_engine import WarmEngine
 
 __all__ = ["WarmEngine", "WarmKernelManager", "WarmProvisioner", "ZYGOTE_ENV", "Zygote"]
 
@@ -188,16 +189,7 @@ class WarmKernelManager(IPCKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
 
-class WarmEngine(NBClientEngine):
-    """papermill's nbclient engine with :class:`WarmKernelManager` kernels (engine name ``warm``)."""
-
-    @classmethod
-    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
-        kwargs["kernel_manager_class"] = WarmKernelManager
-        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-
-
-papermill_engines.register("warm", WarmEngine)
+papermill_engines.register("warm", WarmEngine)  # also an entry point, for `papermill -e warm`
 
 
 class Zygote:
