@@ -175,16 +175,19 @@ class ProcessPool:
     engine : str
         ``"warm"`` (default): kernels forked by one :class:`~alliance_fin.run.warm.Zygote` that
         the pool starts at once and stops on :meth:`close`; ``"kernel"``: a fresh kernel per job.
+    zygote : Zygote, optional
+        For ``"warm"``: a zygote already started (e.g. before planning, so that its imports
+        overlap the checks); the pool closes it.
     """
 
-    def __init__(self, slots: int, timeout: float, engine: str = "warm") -> None:
+    def __init__(self, slots: int, timeout: float, engine: str = "warm", zygote: Any = None) -> None:
         self.slots = max(1, slots)
         self.timeout = timeout
         self.engine = engine
         # short: Unix socket paths are limited to about 100 characters
         self.kernel_dir = Path(tempfile.mkdtemp(prefix="afk-"))
-        self.zygote = None
-        if engine == "warm":
+        self.zygote = zygote  # a Zygote started earlier (it then belongs to the pool), or None
+        if engine == "warm" and zygote is None:
             from alliance_fin.run.warm import Zygote
 
             self.zygote = Zygote(self.kernel_dir)  # imports while the parent prepares the jobs

@@ -389,17 +389,26 @@ def run_cli(
         Refusals (exit 2 in the CLI), an unreachable ``scheduler`` or workers that differ from
         this client included; nothing has been written.
     """
-    plan = plan_run(reports, data=data, params_file=params_file, overrides=overrides, out=out,
-                    jobs=jobs, force=force, timeout=timeout, engine=engine)
-    executor = None
-    if scheduler:  # connect and check the workers before anything is written
-        executor = make_executor(scheduler, slots=plan.jobs, timeout=plan.timeout, data=plan.data,
-                                 notebooks={plan.specs[r].notebook: plan.notebooks_dir / plan.specs[r].notebook
-                                            for r in plan.reports}, engine=plan.engine)
+    zygote = None
+    if engine == "warm" and not scheduler:  # its imports overlap the checks; it writes nothing
+        from alliance_fin.run.warm import Zygote
+
+        zygote = Zygote()
+    executor: Executor | None = None
     try:
+        plan = plan_run(reports, data=data, params_file=params_file, overrides=overrides, out=out,
+                        jobs=jobs, force=force, timeout=timeout, engine=engine)
+        if scheduler:  # connect and check the workers before anything is written
+            executor = make_executor(scheduler, slots=plan.jobs, timeout=plan.timeout, data=plan.data,
+                                     notebooks={plan.specs[r].notebook: plan.notebooks_dir / plan.specs[r].notebook
+                                                for r in plan.reports}, engine=plan.engine)
+        else:
+            executor = ProcessPool(plan.jobs, plan.timeout, engine=plan.engine, zygote=zygote)
         result = execute_plan(plan, stream=sys.stderr, executor=executor)
     finally:
         if executor is not None:
             executor.close()
+        elif zygote is not None:  # refused: stop it before exit 2
+            zygote.close()
     print(format_summary(result))
     return result.exit_code

@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -146,14 +148,23 @@ def request_kernel(address: str, args: list[str], cwd: str, env: dict[str, str])
 
 
 def _kernel_args(cmd: list[str]) -> list[str] | None:
-    """The arguments after ``python -m ipykernel_launcher`` when ``cmd`` is our own Python's ipykernel."""
-    if len(cmd) >= 3 and cmd[1:3] == ["-m", "ipykernel_launcher"]:
-        try:
-            same = os.path.samefile(cmd[0], sys.executable) or cmd[0] in ("python", "python3")
-        except OSError:
-            same = False
-        if same:
-            return list(cmd[3:])
+    """The arguments after ``-m ipykernel_launcher`` when ``cmd`` runs this Python's ipykernel, else None.
+
+    ``-X`` options before ``-m`` are accepted and not applied: ipykernel's own kernel spec has
+    ``-Xfrozen_modules=off``, which only matters to a debugger stepping into the standard
+    library. Any other interpreter option means a kernel spec we do not imitate.
+    """
+    if not cmd:
+        return None
+    try:
+        ours = os.path.samefile(cmd[0], sys.executable)
+    except OSError:
+        ours = False
+    rest = list(cmd[1:])
+    while rest and rest[0].startswith("-X"):
+        rest.pop(0)
+    if ours and rest[:2] == ["-m", "ipykernel_launcher"]:
+        return rest[2:]
     return None
 
 
@@ -195,14 +206,20 @@ papermill_engines.register("warm", WarmEngine)  # also an entry point, for `pape
 class Zygote:
     """A running zygote process (see :mod:`alliance_fin.run.zygote`), owned by an executor.
 
+    Starting one returns at once; the zygote imports in the background and answers requests
+    when done (they wait for it).
+
     Parameters
     ----------
-    folder : Path
-        A short private folder for its socket (Unix socket paths are limited to ~100 bytes).
+    folder : Path, optional
+        A short private folder for its socket (Unix socket paths are limited to ~100 bytes);
+        default a new temporary folder, removed by :meth:`close`.
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.address = str(Path(folder) / "zygote.sock")
+    def __init__(self, folder: Path | None = None) -> None:
+        self._own = folder is None
+        self.folder = Path(tempfile.mkdtemp(prefix="afz-")) if folder is None else Path(folder)
+        self.address = str(self.folder / "zygote.sock")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "alliance_fin.run.zygote", self.address],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -222,3 +239,5 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._own:
+            shutil.rmtree(self.folder, ignore_errors=True)

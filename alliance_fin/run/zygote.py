@@ -34,7 +34,7 @@ import socket
 import sys
 from typing import Any
 
-__all__ = ["PRELOAD", "main"]
+__all__ = ["KERNEL_NAME", "PRELOAD", "main"]
 
 #: Modules imported once in the zygote: what a report notebook imports, then what
 #: ``IPKernelApp.initialize`` imports (found by diffing ``sys.modules``: 0.5 s of debugpy,
@@ -59,6 +59,20 @@ PRELOAD = (
 )
 _INLINE = "module://matplotlib_inline.backend_inline"
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+#: The name a forked kernel shows (``pgrep -x ipykernel``); its command line is the zygote's.
+KERNEL_NAME = "ipykernel"
+
+
+def _set_name(name: bytes) -> None:
+    """Linux: the process name ``ps``, ``pgrep`` and psutil's ``name()`` show (the command line stays)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(_PR_SET_NAME, ctypes.c_char_p(name[:15]), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
 
 
 def _die_with_parent(sig: int = signal.SIGKILL) -> None:
@@ -92,6 +106,7 @@ def _become_kernel(request: dict[str, Any], start_dir: str) -> None:
     try:
         os.setsid()
         _die_with_parent()
+        _set_name(KERNEL_NAME.encode())
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -52,6 +53,8 @@ assert plt.get_fignums() == [], plt.get_fignums()
 assert not hasattr(alliance_fin, "_left_by_a_report")
 assert os.getcwd() == os.path.realpath(output_dir), (os.getcwd(), output_dir)
 assert "leak_marker" not in globals()
+if sys.platform.startswith("linux"):  # this kernel was forked by the zygote, not started afresh
+    assert b"alliance_fin.run.zygote" in open(f"/proc/{os.getppid()}/cmdline", "rb").read()
 mpl.rcParams["lines.linewidth"] = 9
 plt.figure()
 alliance_fin._left_by_a_report = True
@@ -234,3 +237,16 @@ def test_cli_engine_flag():
 
     assert _parser().parse_args(["run"]).engine == "warm"
     assert _parser().parse_args(["sweep", "g.yaml", "--engine", "kernel"]).engine == "kernel"
+
+
+@pytest.mark.parametrize("cmd, expected", [
+    ([sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "k.json"], ["-f", "k.json"]),
+    ([sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"], ["-f", "k.json"]),
+    ([sys.executable, "-I", "-m", "ipykernel_launcher", "-f", "k.json"], None),
+    (["/usr/bin/some-other-python", "-m", "ipykernel_launcher", "-f", "k.json"], None),
+    (["R", "--slave", "-e", "IRkernel::main()"], None),
+], ids=["ipykernel-spec", "plain", "isolated-mode", "other-python", "other-language"])
+def test_which_kernel_specs_are_forked(cmd, expected):
+    from alliance_fin.run.warm import _kernel_args
+
+    assert _kernel_args(cmd) == expected
