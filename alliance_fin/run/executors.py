@@ -246,7 +246,7 @@ class ProcessPool:
 
 def make_executor(scheduler: str | None, *, slots: int, timeout: float,
                   notebooks: dict[str, Path] | None = None, data: dict[str, Any] | None = None,
-                  engine: str = "warm") -> Executor:
+                  engine: str = "warm", zygote: Any = None) -> Executor:
     """The executor for ``--scheduler`` (None: the process pool), checked and ready.
 
     Parameters
@@ -265,6 +265,8 @@ def make_executor(scheduler: str | None, *, slots: int, timeout: float,
     engine : str
         ``warm`` or ``kernel`` for the process pool. Dask workers always use the kernel engine
         (a worker runs many tasks and has no zygote of its own).
+    zygote : Zygote, optional
+        A zygote already started, handed to the process pool (which closes it).
 
     Raises
     ------
@@ -273,7 +275,7 @@ def make_executor(scheduler: str | None, *, slots: int, timeout: float,
         client (package version, notebooks): nothing has been written.
     """
     if not scheduler:
-        return ProcessPool(slots, timeout, engine=engine)
+        return ProcessPool(slots, timeout, engine=engine, zygote=zygote)
     from alliance_fin.run.dask_executor import DaskExecutor
 
     return DaskExecutor(scheduler, slots=slots, timeout=timeout, notebooks=notebooks or {}, data=data or {})

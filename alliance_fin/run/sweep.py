@@ -286,9 +286,22 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
     ParameterError, InputError
         A refused grid, scenario or ``--scheduler``: nothing was written.
     """
-    folder, plans = plan_sweep(grid, data=data, out=out, force=force, timeout=timeout, specs=specs,
-                               notebooks_dir=notebooks_dir)
+    zygote = None
+    if engine == "warm" and not scheduler:  # its imports overlap planning; it writes nothing
+        from alliance_fin.run.warm import Zygote
+
+        zygote = Zygote()
+    try:
+        folder, plans = plan_sweep(grid, data=data, out=out, force=force, timeout=timeout, specs=specs,
+                                   notebooks_dir=notebooks_dir)
+    except BaseException:
+        if zygote is not None:
+            zygote.close()
+        raise
     todo = [(params, plan) for params, plan in plans if force or not is_cached(plan)]
+    if not todo and zygote is not None:  # everything cached: no kernel needed
+        zygote.close()
+        zygote = None
     statuses = {params["scenario"]: "cached" for params, _ in plans}
     width = max(len(plan.reports) for _, plan in plans)
     slots = max(1, jobs or (os.cpu_count() or 1)) * width
@@ -297,7 +310,8 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
         first = todo[0][1]
         executor = make_executor(scheduler, slots=slots, timeout=first.timeout, data=first.data,
                                  notebooks={first.specs[r].notebook: first.notebooks_dir / first.specs[r].notebook
-                                            for _, plan in todo for r in plan.reports}, engine=engine)
+                                            for _, plan in todo for r in plan.reports}, engine=engine,
+                                 zygote=zygote)
     where = f"Dask {scheduler}" if scheduler else f"{slots} report(s) at a time"
     print(f"sweep: {len(plans)} scenario(s), {len(plans) - len(todo)} cached, {len(todo)} to run on {where} "
           f"-> {folder}", file=sys.stderr)

@@ -10,7 +10,7 @@ kernel engine (same messages, same executed notebook, same error banner); only h
 process comes to exist differs.
 
 The engine is registered with papermill as ``"warm"`` (on import of this module, and through
-the ``papermill.engine`` entry point), so ``papermill -e warm`` works too. It needs the address
+the ``papermill.engine`` entry point), so ``papermill --engine warm`` works too. It needs the address
 of a running zygote in :data:`ZYGOTE_ENV`; without one it starts kernels the ordinary way.
 """
 
@@ -200,7 +200,7 @@ class WarmKernelManager(IPCKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
 
-papermill_engines.register("warm", WarmEngine)  # also an entry point, for `papermill -e warm`
+papermill_engines.register("warm", WarmEngine)  # also an entry point, for `papermill --engine warm`
 
 
 class Zygote:
