@@ -2,13 +2,15 @@
 
 Usage (``make bench`` runs it with no arguments)::
 
-    .venv/bin/python benchmarks/run_all.py [--repeat 3] [--only suite,scale,engine,scenarios,dask,headlines]
+    .venv/bin/python benchmarks/run_all.py [--repeat 3] [--only suite,warm,scale,engine,scenarios,dask,headlines]
         [--sizes 1000,10000] [--naive-repeat 1] [--seq 6] [--json FILE]
 
 1. suite: wall time of ``alliance-fin run`` (three reports, default data) against, in the same
    invocation, the naive pipeline (``papermill`` CLI then ``jupyter nbconvert --to html
    --no-input`` per notebook, one after another) and the floor (one kernel per report that
    starts and imports the reports' libraries, as many at once as the runner runs reports).
+   warm: ``alliance-fin run --engine warm`` against ``--engine kernel`` and the floor, runs
+   interleaved, and the 20-scenario sweep of ``grid.yaml`` with each engine (issue 18).
 2. scale: the suite on synthetic line-ups (``synthetic.make_lineup``, written as CSV and checked
    with ``alliance-fin validate``): time, peak RSS of the whole process tree (kernels included),
    readable HTML (tables cut, no per-model timeline) and workbooks holding every model.
@@ -162,6 +164,39 @@ def bench_suite(tmp: Path, repeat: int, naive_repeat: int) -> tuple[list[Row], d
         Row("suite", "peak RSS of the run (process tree)", f"{median(rss) / 2**20:.0f} MiB"),
     ]
     return rows, {"seconds": r, "rss": median(rss), "floor": f, "naive": n}
+
+
+def bench_warm(tmp: Path, repeat: int, grid: Path, workers: int) -> list[Row]:
+    """``alliance-fin run`` and a sweep with each engine, runs interleaved (issue 18).
+
+    Per repeat, back to back: ``run --engine warm``, ``run --engine kernel``, the kernel floor.
+    Then the sweep of ``grid`` (20 savings scenarios) with ``--jobs workers`` per engine.
+    """
+    jobs = min(os.cpu_count() or 1, len(REPORTS))
+    times: dict[str, list[float]] = {"warm": [], "kernel": [], "floor": []}
+    for i in range(repeat):
+        for engine in ("warm", "kernel"):
+            out = tmp / f"engine_{engine}{i}"
+            times[engine].append(measure([BIN / "alliance-fin", "run", "--engine", engine, "--out", out])[0])
+        times["floor"].append(measure([sys.executable, __file__, "--floor", str(len(REPORTS)), str(jobs)], cwd=tmp)[0])
+    w, k, f = (median(times[e]) for e in ("warm", "kernel", "floor"))
+    _, scenarios = expand_grid(grid)
+    rate = {}
+    for engine in ("warm", "kernel"):
+        seconds, _ = measure([BIN / "alliance-fin", "sweep", grid, "--jobs", workers, "--engine", engine,
+                              "--out", tmp / f"sweep_{engine}"])
+        rate[engine] = 60 * len(scenarios) / seconds
+    return [
+        Row("warm", "alliance-fin run --engine warm, default data", _fmt_runs(times["warm"]),
+            f"warm/floor {w / f:.2f}", "<= 1.00", w / f <= 1.0),
+        Row("warm", "alliance-fin run --engine kernel", _fmt_runs(times["kernel"]), f"warm/kernel {w / k:.2f}"),
+        Row("warm", f"floor: {len(REPORTS)} kernels start + import, {jobs} at a time", _fmt_runs(times["floor"]),
+            f"kernel/floor {k / f:.2f}"),
+        Row("warm", f"`sweep --jobs {workers} --engine warm`, {len(scenarios)} scenarios (1 run)",
+            f"{rate['warm']:.1f} scenarios/min", f"x kernel {rate['warm'] / rate['kernel']:.2f}", ">= 2.5",
+            rate["warm"] / rate["kernel"] >= 2.5),
+        Row("warm", f"`sweep --jobs {workers} --engine kernel`, same grid (1 run)", f"{rate['kernel']:.1f} scenarios/min"),
+    ]
 
 
 # -- 2. scale -------------------------------------------------------------------------------------
@@ -363,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per suite/engine figure (median)")
     parser.add_argument("--naive-repeat", type=int, default=1, help="runs of the naive pipeline (~30 s each)")
-    parser.add_argument("--only", default="suite,scale,engine,scenarios,dask,headlines")
+    parser.add_argument("--only", default="suite,warm,scale,engine,scenarios,dask,headlines")
     parser.add_argument("--dask-n", type=int, default=8, help="scenarios of the Dask-vs-pool sweep")
     parser.add_argument("--headline-n", type=int, default=10_000, help="scenarios of the --headlines-only sweep")
     parser.add_argument("--sizes", default="1000,10000", help="synthetic line-up sizes for the scale benchmark")
@@ -389,6 +424,9 @@ def main(argv: list[str] | None = None) -> int:
                                            args.naive_repeat if "suite" in only else 0)
             rows += suite_rows if "suite" in only else []
             print(f"suite done ({time.perf_counter() - started:.0f} s)", flush=True)
+        if "warm" in only:
+            rows += bench_warm(tmp, args.repeat, args.grid, args.workers)
+            print(f"warm done ({time.perf_counter() - started:.0f} s)", flush=True)
         if "scale" in only:
             rows += bench_scale(tmp, [int(s) for s in args.sizes.split(",") if s], base)
             print(f"scale done ({time.perf_counter() - started:.0f} s)", flush=True)

@@ -84,14 +84,18 @@ def _is_startup_error(exc: BaseException) -> bool:
 
 
 def _execute(job: dict[str, Any], running: Path) -> None:
+    engine: dict[str, Any] = {"kernel_manager_class": IPCKernelManager}
+    if job.get("engine", "kernel") == "warm":
+        import alliance_fin.run.warm  # noqa: F401  (registers papermill's "warm" engine)
+
+        engine = {"engine_name": "warm"}
     for attempt in range(1, _START_ATTEMPTS + 1):
         try:
             papermill.execute_notebook(
                 job["notebook"], str(running), parameters=job["parameters"],
                 kernel_name=job.get("kernel_name", "python3"), cwd=job["staging"],
                 execution_timeout=job["timeout"], start_timeout=60, progress_bar=False,
-                log_output=False, request_save_on_cell_execute=False,
-                kernel_manager_class=IPCKernelManager,
+                log_output=False, request_save_on_cell_execute=False, **engine,
             )
             return
         except Exception as exc:
@@ -199,7 +203,9 @@ def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
         ``report``, ``notebook`` (path), ``parameters`` (all injected values), ``staging`` and
         ``final_dir`` (folders), ``timeout`` (s per cell), ``title``, ``headline_keys``,
         ``header`` (scenario, run_id, created, data_file), optional ``reproducible``,
-        ``kernel_name`` and ``path_map`` (worker path -> client path, rewritten in the notebook).
+        ``kernel_name``, ``engine`` (``"warm"``: a kernel forked by the zygote named in
+        ``ALLIANCE_FIN_ZYGOTE``, see :mod:`alliance_fin.run.warm`; default ``"kernel"``) and
+        ``path_map`` (worker path -> client path, rewritten in the notebook).
 
     Returns
     -------

@@ -32,8 +32,10 @@ from tqdm import tqdm
 
 from alliance_fin.files import write_atomic
 
-__all__ = ["Executor", "KILL_GRACE_S", "ProcessPool", "Progress", "failed_result", "make_executor", "run_jobs"]
+__all__ = ["ENGINES", "Executor", "KILL_GRACE_S", "ProcessPool", "Progress", "failed_result", "make_executor", "run_jobs"]
 
+#: ``--engine`` choices: kernels forked from a warm zygote (default), or a fresh kernel per job.
+ENGINES = ("warm", "kernel")
 #: Extra seconds a report may take beyond ``timeout`` (kernel start and shutdown, export)
 #: before the pool kills its worker and kernel outright.
 KILL_GRACE_S = 20.0
@@ -143,11 +145,16 @@ def kill_tree(proc: multiprocessing.process.BaseProcess) -> None:
     proc.join(5)
 
 
-def _worker(job: dict[str, Any], result_file: str, kernel_dir: str) -> None:
+def _worker(job: dict[str, Any], result_file: str, kernel_dir: str, zygote: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
     from alliance_fin.run.execute import KERNEL_DIR_ENV, run_report_job
 
     os.environ[KERNEL_DIR_ENV] = kernel_dir
+    if zygote:  # the warm engine: the kernel is forked by the pool's zygote
+        from alliance_fin.run.warm import ZYGOTE_ENV
+
+        os.environ[ZYGOTE_ENV] = zygote
+        job = {**job, "engine": "warm"}
     try:
         result = run_report_job(job)
     except BaseException as exc:  # a bug of ours: still report it as a failure
@@ -165,13 +172,25 @@ class ProcessPool:
     timeout : float
         Seconds per notebook cell; a job running longer than ``timeout + KILL_GRACE_S`` in all
         is killed with its kernel and reported as failed.
+    engine : str
+        ``"warm"`` (default): kernels forked by one :class:`~alliance_fin.run.warm.Zygote` that
+        the pool starts at once and stops on :meth:`close`; ``"kernel"``: a fresh kernel per job.
+    zygote : Zygote, optional
+        For ``"warm"``: a zygote already started (e.g. before planning, so that its imports
+        overlap the checks); the pool closes it.
     """
 
-    def __init__(self, slots: int, timeout: float) -> None:
+    def __init__(self, slots: int, timeout: float, engine: str = "warm", zygote: Any = None) -> None:
         self.slots = max(1, slots)
         self.timeout = timeout
+        self.engine = engine
         # short: Unix socket paths are limited to about 100 characters
         self.kernel_dir = Path(tempfile.mkdtemp(prefix="afk-"))
+        self.zygote = zygote  # a Zygote started earlier (it then belongs to the pool), or None
+        if engine == "warm" and zygote is None:
+            from alliance_fin.run.warm import Zygote
+
+            self.zygote = Zygote(self.kernel_dir)  # imports while the parent prepares the jobs
 
     def run(self, jobs: Sequence[dict[str, Any]], say: Any) -> Iterator[dict[str, Any]]:
         """Start jobs as slots free up; yield each result when its worker ends (or is killed)."""
@@ -187,7 +206,9 @@ class ProcessPool:
                 while waiting and len(running) < self.slots:
                     n, job = waiting.pop(0)
                     result_file = str(self.kernel_dir / f"{n}.result.json")
-                    proc = ctx.Process(target=_worker, args=(job, result_file, str(self.kernel_dir)), daemon=False)
+                    proc = ctx.Process(target=_worker, daemon=False,
+                                       args=(job, result_file, str(self.kernel_dir),
+                                             self.zygote.address if self.zygote else None))
                     proc.start()
                     running[n] = (proc, time.monotonic(), result_file)
                     say(f"{job['key']}: started")
@@ -216,12 +237,16 @@ class ProcessPool:
                 kill_tree(proc)
 
     def close(self) -> None:
-        """Remove the pool's kernel folder."""
+        """Stop the zygote (warm engine) and remove the pool's kernel folder."""
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
         shutil.rmtree(self.kernel_dir, ignore_errors=True)
 
 
 def make_executor(scheduler: str | None, *, slots: int, timeout: float,
-                  notebooks: dict[str, Path] | None = None, data: dict[str, Any] | None = None) -> Executor:
+                  notebooks: dict[str, Path] | None = None, data: dict[str, Any] | None = None,
+                  engine: str = "warm", zygote: Any = None) -> Executor:
     """The executor for ``--scheduler`` (None: the process pool), checked and ready.
 
     Parameters
@@ -237,6 +262,11 @@ def make_executor(scheduler: str | None, *, slots: int, timeout: float,
         Notebook file name -> path; a Dask executor checks the workers hold the same ones.
     data : dict, optional
         The plan's data info (``inject`` path and ``sha256``), for shipping the data to workers.
+    engine : str
+        ``warm`` or ``kernel`` for the process pool. Dask workers always use the kernel engine
+        (a worker runs many tasks and has no zygote of its own).
+    zygote : Zygote, optional
+        A zygote already started, handed to the process pool (which closes it).
 
     Raises
     ------
@@ -245,7 +275,7 @@ def make_executor(scheduler: str | None, *, slots: int, timeout: float,
         client (package version, notebooks): nothing has been written.
     """
     if not scheduler:
-        return ProcessPool(slots, timeout)
+        return ProcessPool(slots, timeout, engine=engine, zygote=zygote)
     from alliance_fin.run.dask_executor import DaskExecutor
 
     return DaskExecutor(scheduler, slots=slots, timeout=timeout, notebooks=notebooks or {}, data=data or {})

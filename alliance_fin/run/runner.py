@@ -27,7 +27,7 @@ from alliance_fin import __version__, paths
 from alliance_fin.errors import InputError, ParameterError
 from alliance_fin.files import sha256_file
 from alliance_fin.inputs.ids import parse_ids
-from alliance_fin.run.executors import KILL_GRACE_S, Executor, ProcessPool, make_executor, run_jobs
+from alliance_fin.run.executors import ENGINES, KILL_GRACE_S, Executor, ProcessPool, make_executor, run_jobs
 from alliance_fin.run.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
 from alliance_fin.run.publish import BUNDLE_FILES, claim_out, publish_bundle, release_out, write_text_atomic
 
@@ -53,6 +53,7 @@ class RunPlan:
     run_id: str
     created: str
     reproducible: bool
+    engine: str = "warm"  # "warm" (kernels forked from a zygote) or "kernel" (fresh kernels)
 
 
 @dataclass
@@ -162,6 +163,7 @@ def plan_run(
     timeout: float | None = None,
     specs: Mapping[str, ReportSpec] | None = None,
     notebooks_dir: str | Path | None = None,
+    engine: str = "warm",
 ) -> RunPlan:
     """Check every input of a run, without writing anything or starting a kernel.
 
@@ -188,6 +190,8 @@ def plan_run(
         problems.append(f"--jobs {jobs}: expected a whole number >= 1")
     if timeout is not None and not timeout > 0:
         problems.append(f"--timeout {timeout}: expected a number of seconds > 0")
+    if engine not in ENGINES:
+        problems.append(f"--engine {engine}: choose from {', '.join(ENGINES)}")
 
     data_info, assumptions, data_problems = check_data(data)
     if any(specs[r].needs_plan for r in selected) and not data_problems:
@@ -218,7 +222,7 @@ def plan_run(
         # kernels spend much of their start-up waiting, so up to 2 per core overlap well (docs/performance.md)
         jobs=min(jobs or 2 * (os.cpu_count() or 1), len(selected)) or 1,
         timeout=float(timeout or DEFAULT_TIMEOUT_S), run_id=f"{stamp}_{scenario}",
-        created=created_dt.isoformat().replace("+00:00", "Z"), reproducible=reproducible,
+        created=created_dt.isoformat().replace("+00:00", "Z"), reproducible=reproducible, engine=engine,
     )
 
 
@@ -335,7 +339,7 @@ def execute_plan(plan: RunPlan, *, stream: TextIO | None = sys.stderr, executor:
     own = executor is None
     try:
         if executor is None:
-            executor = ProcessPool(plan.jobs, plan.timeout)
+            executor = ProcessPool(plan.jobs, plan.timeout, engine=plan.engine)
         jobs = build_jobs(plan, staging)
         done = {res["key"]: res for res in run_jobs(executor, jobs, stream)}
         results = [done[job["key"]] for job in jobs]
@@ -377,6 +381,7 @@ def run_cli(
     force: bool,
     timeout: float | None,
     scheduler: str | None = None,
+    engine: str = "warm",
 ) -> int:
     """Entry point of ``alliance-fin run``: progress on stderr, summary on stdout.
 
@@ -391,17 +396,26 @@ def run_cli(
         Refusals (exit 2 in the CLI), an unreachable ``scheduler`` or workers that differ from
         this client included; nothing has been written.
     """
-    plan = plan_run(reports, data=data, params_file=params_file, overrides=overrides, out=out,
-                    jobs=jobs, force=force, timeout=timeout)
-    executor = None
-    if scheduler:  # connect and check the workers before anything is written
-        executor = make_executor(scheduler, slots=plan.jobs, timeout=plan.timeout, data=plan.data,
-                                 notebooks={plan.specs[r].notebook: plan.notebooks_dir / plan.specs[r].notebook
-                                            for r in plan.reports})
+    zygote = None
+    if engine == "warm" and not scheduler:  # its imports overlap the checks; it writes nothing
+        from alliance_fin.run.warm import Zygote
+
+        zygote = Zygote()
+    executor: Executor | None = None
     try:
+        plan = plan_run(reports, data=data, params_file=params_file, overrides=overrides, out=out,
+                        jobs=jobs, force=force, timeout=timeout, engine=engine)
+        if scheduler:  # connect and check the workers before anything is written
+            executor = make_executor(scheduler, slots=plan.jobs, timeout=plan.timeout, data=plan.data,
+                                     notebooks={plan.specs[r].notebook: plan.notebooks_dir / plan.specs[r].notebook
+                                                for r in plan.reports}, engine=plan.engine)
+        else:
+            executor = ProcessPool(plan.jobs, plan.timeout, engine=plan.engine, zygote=zygote)
         result = execute_plan(plan, stream=sys.stderr, executor=executor)
     finally:
         if executor is not None:
             executor.close()
+        elif zygote is not None:  # refused: stop it before exit 2
+            zygote.close()
     print(format_summary(result))
     return result.exit_code

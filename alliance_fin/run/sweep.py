@@ -259,7 +259,7 @@ def _execute(plans: list[tuple[dict[str, Any], RunPlan]], executor: Any, folder:
 def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = None, jobs: int | None = None,
               force: bool = False, timeout: float | None = None, scheduler: str | None = None,
               specs: Mapping[str, Any] | None = None, notebooks_dir: str | Path | None = None,
-              stream: TextIO | None = sys.stderr) -> int:
+              stream: TextIO | None = sys.stderr, engine: str = "warm") -> int:
     """Plan every scenario of ``grid``, skip the cached ones, run the rest; print a summary.
 
     Parameters
@@ -269,6 +269,8 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
     data, out, jobs, force, timeout, scheduler
         As for ``alliance-fin sweep`` (``jobs``: scenarios at once on the process pool or a
         ``local`` cluster, each with one slot per report).
+    engine : str
+        ``warm`` (one zygote for the whole sweep) or ``kernel``; the process pool only.
     specs, notebooks_dir : optional
         Report specs and notebooks (default: the package's).
     stream : text stream or None
@@ -284,9 +286,22 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
     ParameterError, InputError
         A refused grid, scenario or ``--scheduler``: nothing was written.
     """
-    folder, plans = plan_sweep(grid, data=data, out=out, force=force, timeout=timeout, specs=specs,
-                               notebooks_dir=notebooks_dir)
+    zygote = None
+    if engine == "warm" and not scheduler:  # its imports overlap planning; it writes nothing
+        from alliance_fin.run.warm import Zygote
+
+        zygote = Zygote()
+    try:
+        folder, plans = plan_sweep(grid, data=data, out=out, force=force, timeout=timeout, specs=specs,
+                                   notebooks_dir=notebooks_dir)
+    except BaseException:
+        if zygote is not None:
+            zygote.close()
+        raise
     todo = [(params, plan) for params, plan in plans if force or not is_cached(plan)]
+    if not todo and zygote is not None:  # everything cached: no kernel needed
+        zygote.close()
+        zygote = None
     statuses = {params["scenario"]: "cached" for params, _ in plans}
     width = max(len(plan.reports) for _, plan in plans)
     slots = max(1, jobs or (os.cpu_count() or 1)) * width
@@ -295,7 +310,8 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
         first = todo[0][1]
         executor = make_executor(scheduler, slots=slots, timeout=first.timeout, data=first.data,
                                  notebooks={first.specs[r].notebook: first.notebooks_dir / first.specs[r].notebook
-                                            for _, plan in todo for r in plan.reports})
+                                            for _, plan in todo for r in plan.reports}, engine=engine,
+                                 zygote=zygote)
     where = f"Dask {scheduler}" if scheduler else f"{slots} report(s) at a time"
     print(f"sweep: {len(plans)} scenario(s), {len(plans) - len(todo)} cached, {len(todo)} to run on {where} "
           f"-> {folder}", file=sys.stderr)

@@ -263,7 +263,8 @@ def test_ctrl_c_kills_kernels_and_removes_staging(tmp_path):
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
-        while not any("ipykernel" in " ".join(p.cmdline()) for p in kernels_under(folder)):
+        while not any("ipykernel" in " ".join(p.cmdline()) or p.name() == "ipykernel"  # fresh or warm
+                      for p in kernels_under(folder)):
             assert time.monotonic() < deadline, "kernel did not start"
             time.sleep(0.2)
         time.sleep(1.0)

@@ -1,0 +1,287 @@
+"""The warm zygote: one process that imports the reports' libraries once and forks a kernel per job.
+
+Run as ``python -m alliance_fin.run.zygote SOCKET`` (by :class:`alliance_fin.run.warm.Zygote`).
+It listens on the Unix socket ``SOCKET`` *before* importing anything heavy, so clients can
+connect while it warms up (their requests wait in the backlog), then imports numpy, pandas,
+pandera, matplotlib (inline backend chosen through ``MPLBACKEND`` first, as ipykernel does),
+seaborn, openpyxl, IPython, ipykernel and the report modules of ``alliance_fin``. It never runs
+report code itself, so every child starts from the same state a fresh kernel has after those
+imports.
+
+Protocol, one connection per kernel (JSON lines):
+
+1. client → zygote: ``{"args": [...], "cwd": DIR, "env": {...}}`` (``args``: the kernel's
+   command line after ``-m ipykernel_launcher``, i.e. ``-f CONNECTION_FILE``);
+2. zygote → client: ``{"pid": N}`` once the child is forked (or ``{"error": TEXT}``);
+3. zygote → client: ``{"exit": CODE}`` when the child has ended and been reaped (``CODE`` as
+   ``Popen.returncode``: negative for a signal).
+
+The child starts a new session (``setsid``, as jupyter_client does for kernels), asks to be
+SIGKILLed if the zygote dies (``PR_SET_PDEATHSIG``), takes the job's working folder and
+environment, and becomes an ``IPKernelApp`` on the connection file jupyter_client wrote. When a
+client's connection closes while its child still runs (the worker was killed at its timeout,
+or crashed), the zygote kills the child's process group. On end of its stdin (the parent left)
+or SIGTERM it kills every child and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import sys
+from typing import Any
+
+__all__ = ["KERNEL_NAME", "PRELOAD", "main"]
+
+#: Modules imported once in the zygote: what a report notebook imports, then what
+#: ``IPKernelApp.initialize`` imports (found by diffing ``sys.modules``: 0.5 s of debugpy,
+#: sqlite3 for the history, tornado...), then what the first validation imports (pandera's
+#: pandas backends and strategies, hypothesis when installed). Importing a module here rather
+#: than in the kernel changes when it is imported, not what it does.
+PRELOAD = (
+    "numpy", "pandas", "pandera.pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "openpyxl",
+    "IPython", "IPython.display", "IPython.core.pylabtools", "alliance_fin", "alliance_fin.inputs.load",
+    "alliance_fin.present.savings", "alliance_fin.present.trimming", "alliance_fin.present.milestones",
+    "alliance_fin.present.display", "alliance_fin.present.plots", "alliance_fin.present.provenance",
+    "alliance_fin.run.outputs", "alliance_fin.excel.savings", "alliance_fin.excel.trimming",
+    "alliance_fin.excel.milestones",
+    # the kernel's own start
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "debugpy",
+    "IPython.core.debugger", "IPython.core.completerlib", "IPython.extensions.storemagic", "sqlite3", "pdb",
+    "psutil", "tornado.gen", "tornado.locks", "tornado.queues", "tornado.platform.asyncio",
+    # the first validation and table formatting
+    "pandera.backends.pandas.register", "pandera.accessors.pandas_accessor",
+    "pandera.strategies.pandas_strategies", "hypothesis", "pandas.core.reshape.reshape",
+    "pandas.io.formats.string", "encodings.idna", "encodings.latin_1", "encodings.utf_8_sig",
+)
+_INLINE = "module://matplotlib_inline.backend_inline"
+_PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+#: The name a forked kernel shows (``pgrep -x ipykernel``); its command line is the zygote's.
+KERNEL_NAME = "ipykernel"
+
+
+def _set_name(name: bytes) -> None:
+    """Linux: the process name ``ps``, ``pgrep`` and psutil's ``name()`` show (the command line stays)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(_PR_SET_NAME, ctypes.c_char_p(name[:15]), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+
+def _die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: ask for ``sig`` when the parent process ends (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` with the inline matplotlib backend selected (not yet loaded)."""
+    import importlib
+
+    if not os.environ.get("MPLBACKEND"):  # what IPKernelApp.init_gui_pylab does, before any import
+        os.environ["MPLBACKEND"] = _INLINE
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an optional library missing: the kernel will report it as usual
+            pass
+
+
+def _become_kernel(request: dict[str, Any], start_dir: str) -> None:
+    """In the forked child: take the job's folder and environment, then run the kernel. Never returns."""
+    code = 1
+    try:
+        os.setsid()
+        _die_with_parent()
+        _set_name(KERNEL_NAME.encode())
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # as the kernel engine: the kernel's own stdout/stderr go nowhere
+            os.dup2(devnull, fd)
+        os.close(devnull)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        # `python -m ipykernel_launcher` would have put its working folder first on sys.path
+        if sys.path and sys.path[0] == start_dir:
+            sys.path[0] = os.getcwd()
+        import ipykernel_launcher
+        import numpy
+
+        numpy.random.seed()  # a fresh kernel seeds from the OS; forked children would share a state
+        sys.argv = [ipykernel_launcher.__file__, *request["args"]]
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(list(request["args"]))
+        if "matplotlib_inline.backend_inline" in sys.modules:  # loaded before the shell existed
+            from matplotlib_inline.backend_inline import _enable_matplotlib_integration
+
+            _enable_matplotlib_integration()
+        app.start()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+class _Server:
+    """The zygote's select loop: accept requests, fork children, report and reap them."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        self.listener = listener
+        self.start_dir = sys.path[0] if sys.path else ""
+        self.buffers: dict[socket.socket, bytes] = {}
+        self.child_of: dict[socket.socket, int] = {}  # connection -> child pid (while running)
+        self.conn_of: dict[int, socket.socket] = {}
+        self.answered: set[socket.socket] = set()  # connections whose one request was handled
+        self.stopping = False
+
+    def _send(self, conn: socket.socket, message: dict[str, Any]) -> None:
+        try:
+            conn.sendall(json.dumps(message).encode() + b"\n")
+        except OSError:
+            pass
+
+    def _fork(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        pid = os.fork()
+        if pid == 0:
+            self.listener.close()
+            for other in self.buffers:
+                other.close()
+            _become_kernel(request, self.start_dir)
+        self.child_of[conn] = pid
+        self.conn_of[pid] = conn
+        self._send(conn, {"pid": pid})
+
+    def _drop(self, conn: socket.socket) -> None:
+        pid = self.child_of.pop(conn, None)
+        if pid is not None:  # the client left while its kernel runs: no orphan kernel
+            _kill_group(pid)
+        self.buffers.pop(conn, None)
+        self.answered.discard(conn)
+        conn.close()
+
+    def _read(self, conn: socket.socket) -> None:
+        try:
+            chunk = conn.recv(65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._drop(conn)
+            return
+        self.buffers[conn] += chunk
+        if b"\n" in self.buffers[conn] and conn not in self.answered:
+            line = self.buffers[conn].split(b"\n", 1)[0]
+            try:
+                request = json.loads(line)
+                self.answered.add(conn)
+                self._fork(conn, request)
+            except Exception as exc:  # a bad request, or fork failed
+                self._send(conn, {"error": f"{type(exc).__name__}: {exc}"})
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = self.conn_of.pop(pid, None)
+            if conn is not None:
+                self.child_of.pop(conn, None)
+                self._send(conn, {"exit": os.waitstatus_to_exitcode(status)})
+
+    def serve(self, control_fd: int | None) -> None:
+        while not self.stopping:
+            watch: list[Any] = [self.listener, *self.buffers]
+            if control_fd is not None:
+                watch.append(control_fd)
+            try:
+                ready, _, _ = select.select(watch, [], [], 0.05)
+            except InterruptedError:
+                ready = []
+            for item in ready:
+                if item is self.listener:
+                    conn, _ = self.listener.accept()
+                    self.buffers[conn] = b""
+                elif item == control_fd:
+                    if not os.read(control_fd, 4096):  # the parent closed our stdin: stop
+                        self.stopping = True
+                else:
+                    self._read(item)
+            self._reap()
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        for pid in list(self.conn_of):
+            _kill_group(pid)
+        for pid in list(self.conn_of):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        for conn in list(self.buffers):
+            conn.close()
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m alliance_fin.run.zygote SOCKET``: listen, import, then serve until stdin ends."""
+    args = sys.argv[1:] if argv is None else argv
+    path = args[0]
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; it closes us
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(128)
+    server = _Server(listener)
+
+    def _stop(signum: int, frame: Any) -> None:
+        server.stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    preload()
+    try:
+        server.serve(0 if not os.isatty(0) else None)
+    finally:
+        listener.close()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,252 @@
+"""The warm engine (kernels forked from a zygote) writes what the kernel engine writes, and isolates as well."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from alliance_fin.errors import ParameterError
+from alliance_fin.registry import REPORT_SPECS
+from alliance_fin.run import runner
+from alliance_fin.run.executors import ProcessPool
+from alliance_fin.run.params import COMMON_PARAMS, ReportSpec
+from alliance_fin.run.warm import Zygote, request_kernel
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
+EPOCH = "1600000000"
+_OK = nbformat.read(str(FIXTURES / "ok.ipynb"), as_version=4)
+_PARAMS = _OK.cells[1].source
+
+
+def _fixture(folder: Path, name: str, *cells: str) -> None:
+    """A fixture notebook: the fixtures' parameters cell, then ``cells``."""
+    nb = nbformat.v4.new_notebook(metadata=_OK.metadata)
+    params = nbformat.v4.new_code_cell(_PARAMS.replace("factor: float = 1.0  # multiplier of the headline value", ""))
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), params, *map(nbformat.v4.new_code_cell, cells)]
+    nbformat.write(nb, str(folder / f"{name}.ipynb"))
+
+
+_WRITE = """\
+import json, pathlib, zipfile
+out = pathlib.Path(output_dir)
+with zipfile.ZipFile(out / "{name}.xlsx", "w") as zf:
+    zf.writestr(zipfile.ZipInfo("[Content_Types].xml", date_time=(2020, 1, 1, 0, 0, 0)), "<Types/>")
+(out / "{name}.headline.json").write_text(json.dumps({{"value": 1}}))
+"""
+# Each check fails if an earlier report (in the same zygote) left its state behind, then leaves some.
+_LEAK = """\
+import os, sys
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import alliance_fin
+assert mpl.rcParams["lines.linewidth"] == 1.5, mpl.rcParams["lines.linewidth"]
+assert plt.get_fignums() == [], plt.get_fignums()
+assert not hasattr(alliance_fin, "_left_by_a_report")
+assert os.getcwd() == os.path.realpath(output_dir), (os.getcwd(), output_dir)
+assert "leak_marker" not in globals()
+if sys.platform.startswith("linux"):  # this kernel was forked by the zygote, not started afresh
+    assert b"alliance_fin.run.zygote" in open(f"/proc/{os.getppid()}/cmdline", "rb").read()
+mpl.rcParams["lines.linewidth"] = 9
+plt.figure()
+alliance_fin._left_by_a_report = True
+leak_marker = 1
+os.chdir("/")
+"""
+
+
+@pytest.fixture(scope="module")
+def notebooks(tmp_path_factory) -> tuple[Path, dict[str, ReportSpec]]:
+    folder = tmp_path_factory.mktemp("notebooks")
+    for name in ("ok", "fails", "hangs"):
+        shutil.copy(FIXTURES / f"{name}.ipynb", folder)
+    _fixture(folder, "aborts", "import os\nos.abort()")
+    _fixture(folder, "leaks", _LEAK, _WRITE.format(name="leaks"))
+    specs = {name: ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ()) for name in
+             ("fails", "hangs", "aborts")}
+    specs["ok"] = ReportSpec("ok", "OK fixture", "ok.ipynb", COMMON_PARAMS + _ok_params(), ("value", "flag"))
+    specs["leaks"] = ReportSpec("leaks", "Leaks", "leaks.ipynb", COMMON_PARAMS, ("value",))
+    return folder, specs
+
+
+def _ok_params():
+    from alliance_fin.run.params import ParamSpec
+
+    return (ParamSpec("factor", "float", 1.0, "multiplier", min=0, max=10),)
+
+
+def _cells(path: Path) -> list[dict]:
+    """Cell type, source and outputs (execution counts and metadata dropped)."""
+    nb = nbformat.read(str(path), as_version=4)
+    return [{"type": c.cell_type, "source": c.source, "tags": c.metadata.get("tags", []),
+             "outputs": [{k: v for k, v in o.items() if k != "execution_count"} for o in c.get("outputs", [])]}
+            for c in nb.cells]
+
+
+def _descendants() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _run(reports, out: Path, *, engine: str, executor=None, specs=None, notebooks_dir=None, **kw):
+    plan = runner.plan_run(reports, out=str(out), force=True, engine=engine, specs=specs,
+                           notebooks_dir=notebooks_dir, **kw)
+    return runner.execute_plan(plan, stream=None, executor=executor)
+
+
+def _run_both(reports, tmp_path: Path, **kw) -> dict[str, Path]:
+    """Run ``reports`` with each engine into the same ``--out`` (so paths match); return engine -> copy."""
+    out = tmp_path / "out"
+    copies = {}
+    for engine in ("kernel", "warm"):
+        _run(reports, out, engine=engine, **kw)
+        copies[engine] = tmp_path / engine
+        shutil.move(out, copies[engine])
+    return copies
+
+
+# -- same documents ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_each_report_same_notebook_workbook_and_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    copies = _run_both(list(REPORT_SPECS), tmp_path)
+    for report in REPORT_SPECS:
+        kernel, warm = (copies[e] for e in ("kernel", "warm"))
+        assert (warm / f"{report}.ipynb").is_file(), report
+        assert _cells(warm / f"{report}.ipynb") == _cells(kernel / f"{report}.ipynb"), report
+        pngs = [o for c in _cells(warm / f"{report}.ipynb") for o in c["outputs"] if "image/png" in o.get("data", {})]
+        assert pngs, f"{report}: no figure in the executed notebook"
+        assert (warm / f"{report}.xlsx").read_bytes() == (kernel / f"{report}.xlsx").read_bytes(), report
+        assert (warm / f"{report}.html").read_bytes() == (kernel / f"{report}.html").read_bytes(), report
+
+
+@pytest.mark.slow
+def test_fixtures_same_notebooks_and_error_banner(tmp_path, monkeypatch, notebooks):
+    folder, specs = notebooks
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    copies = _run_both(["ok", "fails"], tmp_path, specs=specs, notebooks_dir=folder)
+    assert _cells(copies["warm"] / "ok.ipynb") == _cells(copies["kernel"] / "ok.ipynb")
+    failed = _cells(copies["warm"] / "fails.failed.ipynb")
+    assert failed == _cells(copies["kernel"] / "fails.failed.ipynb")
+    assert any("papermill-error-cell-tag" in c["tags"] for c in failed)
+    assert any("injected-parameters" in c["tags"] for c in failed)
+
+
+# -- isolation ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_raise_hang_and_abort_leave_the_others_complete(tmp_path, notebooks):
+    folder, specs = notebooks
+    before = {p.pid for p in _descendants()}
+    result = _run(["ok", "fails", "hangs", "aborts"], tmp_path / "out", engine="warm", specs=specs,
+                  notebooks_dir=folder, timeout=5, jobs=4)
+    status = {r["report"]: (r["status"], r["error"] or "") for r in result.results}
+    assert result.exit_code == 1
+    assert status["ok"] == ("ok", "")
+    assert status["fails"][0] == "failed" and "raised ValueError: boom from fixture" in status["fails"][1]
+    assert status["hangs"][0] == "failed" and "timed out after 5 s" in status["hangs"][1]
+    assert status["aborts"][0] == "failed" and "the kernel died" in status["aborts"][1]
+    assert sorted(os.listdir(result.out)) == ["aborts.failed.ipynb", "fails.failed.ipynb", "hangs.failed.ipynb",
+                                              "index.html", "manifest.json", "ok.html", "ok.ipynb", "ok.xlsx"]
+    assert {p.pid for p in _descendants()} <= before  # zygote and every kernel gone
+
+
+@pytest.mark.slow
+def test_no_state_passes_between_reports(tmp_path, notebooks):
+    """One zygote, one slot: the second report starts from a clean state (rcParams, figures, globals, cwd)."""
+    folder, specs = notebooks
+    pool = ProcessPool(1, 60, engine="warm")
+    try:
+        for n in range(2):
+            result = _run(["leaks"], tmp_path / f"out{n}", engine="warm", specs=specs, notebooks_dir=folder,
+                          executor=pool)
+            assert result.exit_code == 0, result.results[0]["error"]
+    finally:
+        pool.close()
+
+
+@pytest.mark.slow
+def test_two_currencies_back_to_back_equal_each_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    out = tmp_path / "out"
+
+    def savings(currency: str, pool: ProcessPool, name: str) -> Path:
+        _run(["savings"], out, engine="warm", executor=pool, overrides=[f"currency={currency}"])
+        shutil.move(out, tmp_path / name)
+        return tmp_path / name
+
+    shared, alone = ProcessPool(1, 600, engine="warm"), ProcessPool(1, 600, engine="warm")
+    try:
+        gbp_first, jpy_after = savings("GBP", shared, "gbp1"), savings("JPY", shared, "jpy2")
+        jpy_alone, gbp_after = savings("JPY", alone, "jpy1"), savings("GBP", alone, "gbp2")
+    finally:
+        shared.close()
+        alone.close()
+    for a, b in ((gbp_first, gbp_after), (jpy_alone, jpy_after)):
+        assert (a / "savings.xlsx").read_bytes() == (b / "savings.xlsx").read_bytes()
+        assert _cells(a / "savings.ipynb") == _cells(b / "savings.ipynb")
+    assert (gbp_first / "savings.xlsx").read_bytes() != (jpy_alone / "savings.xlsx").read_bytes()
+
+
+# -- the zygote ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_zygote_kills_a_kernel_whose_client_left_and_exits_on_close():
+    folder = Path(tempfile.mkdtemp(prefix="afz-"))
+    zygote = Zygote(folder)
+    try:
+        child = request_kernel(zygote.address, ["-f", str(folder / "k.json")], str(folder), dict(os.environ))
+        kernel = psutil.Process(child.pid)
+        assert child.poll() is None
+        child.conn.close()  # the worker was killed at its timeout
+        kernel.wait(10)
+        assert not kernel.is_running() or kernel.status() == psutil.STATUS_ZOMBIE
+        second = request_kernel(zygote.address, ["-f", str(folder / "k2.json")], str(folder), dict(os.environ))
+        pid = second.pid
+    finally:
+        zygote.close()
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert zygote.proc.poll() is not None
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_engine_is_checked_with_the_plan(tmp_path):
+    assert runner.plan_run(["savings"], engine="kernel", out=str(tmp_path / "a")).engine == "kernel"
+    assert runner.plan_run(["savings"], out=str(tmp_path / "b")).engine == "warm"
+    with pytest.raises(ParameterError, match="--engine fast: choose from warm, kernel"):
+        runner.plan_run(["savings"], engine="fast", out=str(tmp_path / "c"))
+    assert not any(tmp_path.iterdir())
+
+
+def test_cli_engine_flag():
+    from alliance_fin.cli import _parser
+
+    assert _parser().parse_args(["run"]).engine == "warm"
+    assert _parser().parse_args(["sweep", "g.yaml", "--engine", "kernel"]).engine == "kernel"
+
+
+@pytest.mark.parametrize("cmd, expected", [
+    ([sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "k.json"], ["-f", "k.json"]),
+    ([sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"], ["-f", "k.json"]),
+    ([sys.executable, "-I", "-m", "ipykernel_launcher", "-f", "k.json"], None),
+    (["/usr/bin/some-other-python", "-m", "ipykernel_launcher", "-f", "k.json"], None),
+    (["R", "--slave", "-e", "IRkernel::main()"], None),
+], ids=["ipykernel-spec", "plain", "isolated-mode", "other-python", "other-language"])
+def test_which_kernel_specs_are_forked(cmd, expected):
+    from alliance_fin.run.warm import _kernel_args
+
+    assert _kernel_args(cmd) == expected
