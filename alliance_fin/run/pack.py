@@ -30,7 +30,7 @@ from alliance_fin.run.bundle import Bundle, load_bundle, report_title, summary_s
 from alliance_fin.run.pack_cover import build_cover_html
 from alliance_fin.run.print_tools import PrintTools, find_print_tools, html_to_pdf, xlsx_to_pdf
 
-__all__ = ["PRINT_CSS", "PackPart", "merge_parts", "write_pack"]
+__all__ = ["PRINT_CSS", "PackPart", "merge_parts", "print_copy", "write_pack"]
 
 PRINT_CSS = TEMPLATES_DIR / "html" / "alliance" / "print.css"
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def _summary_copy(xlsx: Path, target: Path) -> list[str]:
     return keep
 
 
-def _print_copy(report_html: Path, target: Path, css: str) -> Path:
+def print_copy(report_html: Path, target: Path, css: str) -> Path:
     """A copy of a report page with the print stylesheet in its head (the report file is untouched)."""
     text = report_html.read_text(encoding="utf-8")
     style = f'<style media="print">\n{css}\n</style>\n'
@@ -125,12 +125,12 @@ def merge_parts(parts: list[PackPart], *, title: str) -> bytes:
         start = len(writer.pages)
         writer.append(PdfReader(part.pdf), import_outline=False)
         if part.report is None:
-            writer.add_outline_item(part.title, start)
+            writer.add_outline_item(title=part.title, page_number=start)
         elif part.report not in outline:
-            outline[part.report] = writer.add_outline_item(report_title(part.report), start)
-            writer.add_outline_item(part.title, start, parent=outline[part.report])
+            outline[part.report] = writer.add_outline_item(title=report_title(part.report), page_number=start)
+            writer.add_outline_item(title=part.title, page_number=start, parent=outline[part.report])
         else:
-            writer.add_outline_item(part.title, start, parent=outline[part.report])
+            writer.add_outline_item(title=part.title, page_number=start, parent=outline[part.report])
     total = len(writer.pages)
     for number, page in enumerate(writer.pages, start=1):
         box = page.mediabox
@@ -161,7 +161,7 @@ def _render_parts(bundle: Bundle, tools: PrintTools, work: Path) -> list[PackPar
     for report in bundle.ok_reports():
         page = bundle.output(report, ".html")
         if page is not None:
-            pdf = html_to_pdf(tools.chromium, _print_copy(page, work / f"{report}.print.html", css),
+            pdf = html_to_pdf(tools.chromium, print_copy(page, work / f"{report}.print.html", css),
                               work / f"{report}.html.pdf")
             parts.append(PackPart("Report", report, pdf))
             included.setdefault(report, []).append("HTML report")
