@@ -20,9 +20,10 @@ from alliance_fin.registry import REPORT_SPECS, REPORTS
 __all__ = ["SKIPPED_SHEETS", "Bundle", "format_parameter", "format_value", "load_bundle", "readable_key", "report_title",
            "summary_sheets"]
 
-#: Workbook sheets that are no summary: inputs, per-model calculations and the proof sheet (for
-#: Excel, not for paper or side-by-side figures). A sheet named ``... calc`` is a calculation too.
-SKIPPED_SHEETS = frozenset({"Cover", "Assumptions", "Data", "Plan", "Checks", "Events", "CMF platforms"})
+#: Workbook sheets that are no summary: inputs, per-model listings and calculations, and the proof
+#: sheet (for Excel, not for paper or side-by-side figures). A sheet named ``... calc`` is a
+#: calculation too. (``Variance`` lists every model of plan_vs_actual: 26 columns, 175 rows.)
+SKIPPED_SHEETS = frozenset({"Cover", "Assumptions", "Data", "Plan", "Checks", "Events", "CMF platforms", "Variance"})
 _REQUIRED = ("run_id", "alliance_fin_version", "parameters", "data", "reports")
 
 
