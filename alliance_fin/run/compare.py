@@ -24,6 +24,7 @@ import pandas as pd
 from alliance_fin.errors import InputError, ReportError
 from alliance_fin.files import sha256_file, write_atomic
 from alliance_fin.paths import REPORTS_DIR
+from alliance_fin.registry import REPORT_SPECS, REPORTS
 from alliance_fin.run.bundle import Bundle, format_parameter, load_bundle, readable_key, report_title, summary_sheets
 from alliance_fin.run.print_tools import find_soffice, recalculate_xlsx
 
@@ -121,8 +122,16 @@ def _headline(bundles: Sequence[Bundle], labels: Sequence[str]) -> pd.DataFrame:
         for report in bundle.reports:
             for key, value in (bundle.manifest["reports"][report].get("headline") or {}).items():
                 rows.setdefault((report, key), {})[label] = value
+    def order(item: tuple[tuple[str, str], Any]) -> tuple[int, int]:  # reports, then keys, in registry order
+        (report, key), _ = item
+        spec = REPORT_SPECS.get(report)
+        keys = spec.headline_keys if spec else ()
+        return (REPORTS.index(report) if report in REPORTS else len(REPORTS),
+                keys.index(key) if key in keys else len(keys))
+
     records = [{"report": report_title(r), "figure": readable_key(k), "key": k,
-                **{label: values.get(label) for label in labels}} for (r, k), values in rows.items()]
+                **{label: values.get(label) for label in labels}}
+               for (r, k), values in sorted(rows.items(), key=order)]
     frame = pd.DataFrame(records, columns=["report", "figure", "key", *labels]).astype(object)
     return change_columns(frame, labels)
 

@@ -27,7 +27,7 @@ tr { break-inside: avoid; } thead { display: table-header-group; }
 .columns { display: flex; gap: 6mm; align-items: flex-start; } .columns > div { flex: 1 1 0; min-width: 0; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 3mm; align-items: start; }
 .grid table { width: 100%; }
-.failed { color: #b00020; font-weight: 600; }
+.failed { color: #b00020; font-weight: 600; } .nowrap { white-space: nowrap; }
 """
 
 
@@ -61,11 +61,11 @@ def _parameter_table(bundle: Bundle, reports: Sequence[str]) -> list[str]:
 
 def _contents_table(bundle: Bundle, parts: Mapping[str, Sequence[str]]) -> list[str]:
     e = html.escape
-    rows = ["<table><thead><tr><th>Report</th><th>Status</th><th>In this pack</th></tr></thead><tbody>"]
+    rows = ['<table><thead><tr><th>Report</th><th class="nowrap">Status</th><th>In this pack</th></tr></thead><tbody>']
     for r in bundle.reports:
         status = str(bundle.manifest["reports"][r].get("status", ""))
         included = "; ".join(parts.get(r, ())) or "nothing (the report did not finish)"
-        cls = "" if status == "ok" else ' class="failed"'
+        cls = ' class="nowrap"' if status == "ok" else ' class="nowrap failed"'
         rows.append(f"<tr><td><b>{e(report_title(r))}</b></td><td{cls}>{e(status)}</td><td>{e(included)}</td></tr>")
     rows.append("</tbody></table>")
     return rows
@@ -78,6 +78,8 @@ def _headline_tables(bundle: Bundle) -> list[str]:
         headline = bundle.manifest["reports"][r].get("headline") or {}
         if not headline:
             continue
+        keys = REPORT_SPECS[r].headline_keys if r in REPORT_SPECS else ()
+        headline = dict(sorted(headline.items(), key=lambda kv: keys.index(kv[0]) if kv[0] in keys else len(keys)))
         out.append(f"<table><thead><tr><th>{e(report_title(r))}</th><th></th></tr></thead><tbody>")
         out += [f'<tr><td>{e(readable_key(k))}</td><td class="num">{e(format_value(k, v))}</td></tr>'
                 for k, v in headline.items()]
