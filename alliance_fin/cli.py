@@ -1,4 +1,4 @@
-"""Command line: ``alliance-fin list | run | sweep | validate | template``.
+"""Command line: ``alliance-fin list | run | sweep | compare | pack | validate | template``.
 
 Argument parsing, messages and exit codes only: 0 success, 1 a report failed while
 executing, 2 bad input, bad parameters or bad usage (nothing written).
@@ -68,6 +68,16 @@ def _parser() -> argparse.ArgumentParser:
                     help="only every scenario's headline figures, computed in-process with no kernels: "
                          "sweep.csv, sweep.xlsx (scenario picker) and sweep.html (heatmaps)")
 
+    cmp_ = sub.add_parser("compare", help="two or more run bundles side by side: compare.xlsx and compare.html")
+    cmp_.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                      help="run bundles (folders written by `alliance-fin run`); the first is the reference")
+    cmp_.add_argument("--out", metavar="DIR", help="folder for compare.xlsx and compare.html "
+                      "(default: reports/compare_<first run>_vs_<last run>/)")
+
+    pk = sub.add_parser("pack", help="one print-ready A4 landscape PDF of a run bundle (needs Chromium and LibreOffice)")
+    pk.add_argument("run", metavar="RUN_DIR", help="run bundle (folder written by `alliance-fin run`)")
+    pk.add_argument("--out", metavar="FILE.pdf", help="the PDF to write (default: RUN_DIR/pack.pdf)")
+
     val = sub.add_parser("validate", help="check an input file (sheets models, plan, assumptions); "
                          "lists every problem")
     val.add_argument("file", metavar="FILE")
@@ -127,6 +137,27 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                      timeout=args.timeout, scheduler=args.scheduler, engine=args.engine)
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from alliance_fin.run.compare import write_compare
+
+    if len(args.runs) < 2:
+        raise InputError(f"compare needs at least two run folders, got {len(args.runs)}; "
+                         "e.g. alliance-fin compare reports/A reports/B")
+    written = write_compare(args.runs, out=args.out)
+    for path in written.files:
+        print(f"wrote {path}")
+    for note in written.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _cmd_pack(args: argparse.Namespace) -> int:
+    from alliance_fin.run.pack import write_pack
+
+    print(f"wrote {write_pack(args.run, out=args.out)}")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from alliance_fin.inputs.load import load_inputs
 
@@ -154,8 +185,8 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": _cmd_list, "run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
-            "template": _cmd_template}
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "sweep": _cmd_sweep, "compare": _cmd_compare,
+            "pack": _cmd_pack, "validate": _cmd_validate, "template": _cmd_template}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
