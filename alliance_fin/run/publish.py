@@ -21,6 +21,9 @@ from alliance_fin.files import write_atomic
 
 #: Files of a bundle a run may replace in an existing ``--out`` folder (with ``--force``).
 BUNDLE_FILES = ("manifest.json", "index.html")
+#: Files made from a bundle afterwards (``alliance-fin pack``): a new run replaces the bundle, so
+#: they describe the old one and go with it.
+DERIVED_FILES = ("pack.pdf",)
 REPORT_SUFFIXES = (".xlsx", ".html", ".ipynb", ".failed.ipynb")
 
 
@@ -69,7 +72,7 @@ def publish_bundle(staging: Path, out: Path, files: list[str], reports: Iterable
     if not out.exists():
         os.replace(staging, out)
         return
-    stale = {f"{r}{s}" for r in reports for s in REPORT_SUFFIXES} | set(BUNDLE_FILES)
+    stale = {f"{r}{s}" for r in reports for s in REPORT_SUFFIXES} | set(BUNDLE_FILES) | set(DERIVED_FILES)
     for name in sorted(set(os.listdir(out)) - stale - set(files)):  # the user's own files stay
         src, dst = out / name, staging / name
         if src.is_dir() and not src.is_symlink():

@@ -135,7 +135,7 @@ def test_plan_defaults(monkeypatch, tmp_path):
 def test_publish_with_force_replaces_only_bundle_files(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    for name in ("ok.failed.ipynb", "fails.html", "manifest.json", "notes.txt"):
+    for name in ("ok.failed.ipynb", "fails.html", "manifest.json", "notes.txt", "pack.pdf"):  # pack.pdf: of the old run
         (out / name).write_text("old")
     staging = tmp_path / ".staging"
     staging.mkdir()
