@@ -43,6 +43,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from alliance_fin.errors import ReportError
+from alliance_fin.excel.evaluate import add_cached_values, evaluate_workbook
 from alliance_fin.excel.style import STYLE, number_format
 from alliance_fin.files import write_atomic
 
@@ -139,8 +140,13 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     write_atomic(path, data)
 
 
-def _normalise_zip(data: bytes, when: datetime) -> bytes:
-    """Fix document times and zip entry times so equal workbooks give equal bytes."""
+def _normalise_zip(data: bytes, when: datetime,
+                   cached: Mapping[str, Mapping[str, Any]] | None = None) -> bytes:
+    """Fix document times and zip entry times so equal workbooks give equal bytes.
+
+    ``cached`` maps ``xl/worksheets/sheetN.xml`` to that sheet's formula values, written into
+    the formula cells' ``<v>`` (:func:`alliance_fin.excel.evaluate.add_cached_values`).
+    """
     stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     date_time = max(when.astimezone(UTC).timetuple()[:6], (1980, 1, 1, 0, 0, 0))
     out = io.BytesIO()
@@ -154,6 +160,8 @@ def _normalise_zip(data: bytes, when: datetime) -> bytes:
                         rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)", rf"\g<1>{stamp}\g<2>", text
                     )
                 body = text.encode("utf-8")
+            elif cached and info.filename in cached:
+                body = add_cached_values(body.decode("utf-8"), cached[info.filename]).encode("utf-8")
             entry = zipfile.ZipInfo(info.filename, date_time=date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
@@ -381,9 +389,15 @@ class Book:
         props.lastModifiedBy = "alliance_fin"
         props.title = self.title[:200]
         props.created = props.modified = created.astimezone(UTC).replace(tzinfo=None)
+        # openpyxl writes formula cells with an empty <v>; compute every value here (the same
+        # numbers LibreOffice computes, checked by the slow tests) and write it in, so viewers
+        # without a calculation engine show figures, not blanks
+        values = evaluate_workbook(self.wb)
+        cached = {f"xl/worksheets/sheet{i}.xml": values[ws.title]
+                  for i, ws in enumerate(self.wb.worksheets, start=1)}
         buffer = io.BytesIO()
         self.wb.save(buffer)
-        return _normalise_zip(buffer.getvalue(), created)
+        return _normalise_zip(buffer.getvalue(), created, cached)
 
 
 

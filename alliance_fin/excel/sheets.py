@@ -233,8 +233,9 @@ def write_cover_sheet(book: Book, ws: Worksheet, *, report: str, title: str,
         book.put(ws, r, 2, book.contents.get(name, ""))
     r += 2
     book.put(ws, r, 1, "Yellow cells on Assumptions are inputs; every other figure is a live formula "
-             "and the workbook recalculates when opened. Tools that do not calculate (pandas, "
-             "openpyxl) read formula cells as empty.", style="note")
+             "and the workbook recalculates when opened. Each formula cell also stores its computed "
+             "value, so previews and tools that do not calculate (pandas, openpyxl data_only) show "
+             "the same figures.", style="note")
 
 
 def write_workbook(
