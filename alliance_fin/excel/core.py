@@ -36,6 +36,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -365,6 +366,41 @@ class Book:
         ws.add_table(table)
 
     # -- finishing --------------------------------------------------------------------
+    def _print_setup(self, ws: Worksheet) -> None:
+        """A4 landscape; one page wide only where that stays legible.
+
+        A sheet whose columns add up to at most ``print_fit_width`` character widths is fitted
+        to one page width (scale about 60 % or more); a wider one (the 30-odd columns of a
+        calculation sheet) prints at 100 % across several pages, with the header row and the
+        key column repeated on every page. The print area is the table plus any chart.
+        """
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        last_col = max(ws.max_column, 1)
+        total = sum(ws.column_dimensions[get_column_letter(c)].width or STYLE["min_width"]
+                    for c in range(1, last_col + 1))
+        last_row = max(ws.max_row, 1)
+        for chart in getattr(ws, "_charts", []):
+            if isinstance(chart.anchor, str):  # a chart of chart_height_cm is about 2 rows per cm
+                row, col = coordinate_to_tuple(chart.anchor)
+                last_row = max(last_row, row + int(2 * STYLE["chart_height_cm"]) + 1)
+                last_col = max(last_col, col + int(STYLE["chart_width_cm"] / 2))
+        ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
+        rows = self._header_rows.get(ws.title, 1)
+        if rows:
+            ws.print_title_rows = f"1:{rows}"
+        if total <= STYLE["print_fit_width"]:
+            ws.page_setup.fitToWidth = 1
+            ws.page_setup.fitToHeight = 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        else:
+            ws.sheet_properties.pageSetUpPr.fitToPage = False
+            ws.page_setup.scale = 100
+            ws.page_setup.pageOrder = "overThenDown"
+            if rows:
+                ws.print_title_cols = "A:A"
+        ws.print_options.gridLines = False
+
     def finish(self, created: datetime) -> bytes:
         """Set widths, print set-up and properties on every sheet; return reproducible bytes."""
         for ws in self.wb.worksheets:
@@ -372,14 +408,7 @@ class Book:
                 width = self._widths.get((ws.title, col), STYLE["min_width"])
                 width = min(max(width, STYLE["min_width"]), STYLE["max_width"])
                 ws.column_dimensions[get_column_letter(col)].width = width
-            ws.page_setup.orientation = "landscape"
-            ws.page_setup.paperSize = ws.PAPERSIZE_A4
-            ws.page_setup.fitToWidth = 1
-            ws.page_setup.fitToHeight = 0
-            ws.sheet_properties.pageSetUpPr.fitToPage = True
-            rows = self._header_rows.get(ws.title, 1)
-            if rows:
-                ws.print_title_rows = f"1:{rows}"
+            self._print_setup(ws)
             footer = self.title.replace("&", "&&")[:100]
             ws.oddFooter.left.text = footer
             ws.oddFooter.center.text = "&A"

@@ -17,7 +17,7 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Column, Formula
-from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, write_workbook
+from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, style_series, write_workbook
 from alliance_fin.present.report import Report
 
 CALC = "Model calc"
@@ -177,6 +177,7 @@ def _by_member(book: Book, members: list[str], letters: Mapping[str, str]) -> No
     chart.title, chart.y_axis.title = "Savings in the window by member", "EUR m"
     chart.add_data(Reference(ws, min_col=3, max_col=5, min_row=1, max_row=t - 1), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    style_series(chart, ["development", "production", "other"])
     chart_size(chart)
     ws.add_chart(chart, f"A{t + 3}")
 
@@ -234,6 +235,7 @@ def _by_year(book: Book, members: list[str], years: list[int], letters: Mapping[
     chart.add_data(Reference(ws, min_col=5, max_col=4 + len(members), min_row=1, max_row=t - 1),
                    titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    style_series(chart, members)
     chart_size(chart)
     ws.add_chart(chart, f"A{t + 3}")
     line = LineChart()
@@ -241,6 +243,8 @@ def _by_year(book: Book, members: list[str], years: list[int], letters: Mapping[
     line.add_data(Reference(ws, min_col=k + 1, max_col=k + 1, min_row=1, max_row=t - 1), titles_from_data=True)
     line.add_data(Reference(ws, min_col=k + 3, max_col=k + 3, min_row=1, max_row=t - 1), titles_from_data=True)
     line.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    style_series(line, ["total_eur_m", "present_value_eur_m"], labels=["Total (EUR m)", "Present value (EUR m)"],
+                 dashed=[False, True])
     chart_size(line)
     ws.add_chart(line, f"{get_column_letter(min(len(cols), 9))}{t + 3}")
 

@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.savings import effective_end, flag
-from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, write_workbook
+from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, style_series, write_workbook
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.present.report import Report
 
@@ -134,6 +134,7 @@ def _shares(book: Book) -> None:
     for col, label in ((2, "before"), (3, "after")):
         chart.series.append(Series(Reference(ws, min_col=col, min_row=4, max_row=5), title=label))
     chart.set_categories(Reference(ws, min_col=1, min_row=4, max_row=5))
+    style_series(chart, ["before", "after"], labels=["Before trimming", "After trimming"])
     chart.y_axis.number_format = "0%"
     chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1  # a share axis starts at zero
     chart_size(chart)
@@ -174,6 +175,7 @@ def _by_member(book: Book, members: list[str]) -> None:
     chart.title, chart.y_axis.title = "Models before and after trimming", "models"
     chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=1, max_row=t - 1), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    style_series(chart, ["before", "after"], labels=["Models before trimming", "Models after trimming"])
     chart_size(chart)
     ws.add_chart(chart, "H2")
 
