@@ -199,6 +199,8 @@ class Book:
     data_cols: dict[str, str] = field(default_factory=dict)
     n_data: int = 0
     contents: dict[str, str] = field(default_factory=dict)
+    #: sheet -> why some of its figures are fixed data rather than formulas (listed on the Cover)
+    fixed: dict[str, str] = field(default_factory=dict)
     _widths: dict[tuple[str, int], int] = field(default_factory=dict)
     _header_rows: dict[str, int] = field(default_factory=dict)
     #: (style, fmt, style array before) -> style array after: :meth:`_style` builds each distinct

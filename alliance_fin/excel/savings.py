@@ -16,6 +16,7 @@ from typing import Any
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.utils import get_column_letter
 
+from alliance_fin.excel import savings_extra as extra_sheets
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, style_series, write_workbook
 from alliance_fin.present.report import Report
@@ -354,6 +355,16 @@ def write_savings_workbook(path: str | Path, report: Report, *, run_info: Mappin
         _by_member(book, members, letters)
         _by_year(book, members, years, letters)
         _summary(book, members, years, letters)
-        return _checks(book, library, members, years)
+        tables, results = report.tables, report.results
+        extra = extra_sheets.write_by_family(book, tables["by_family"], results["model_savings"],
+                                             results["by_year"])
+        extra += extra_sheets.write_waterfall(book, results["model_savings"])
+        rate = library["total_savings_report_ccy_m"] / library["total_savings_eur_m"] \
+            if library.get("total_savings_eur_m") else 1.0
+        extra += extra_sheets.write_sensitivity(book, tables["sensitivity"], rate)
+        labels = report.inputs.assumptions.get("description", {})
+        extra_sheets.write_tornado(book, tables["tornado"], dict(labels) if len(labels) else {},
+                                   str(report.parameters.get("currency", "EUR")).upper())
+        return _checks(book, library, members, years) + extra
 
     return write_workbook(path, report, run_info=run_info, build_sheets=build)

@@ -290,6 +290,14 @@ def write_cover_sheet(book: Book, ws: Worksheet, *, report: str, title: str,
         cell = book.put(ws, r, 1, name, style="link")
         internal_link(cell, name)
         book.put(ws, r, 2, book.contents.get(name, ""))
+    if book.fixed:
+        r += 2
+        book.header(ws, ["Fixed figures", "Why they are data, not formulas"], row=r)
+        for name, why in book.fixed.items():
+            r += 1
+            cell = book.put(ws, r, 1, name, style="link")
+            internal_link(cell, name)
+            book.put(ws, r, 2, why)
     r += 2
     book.put(ws, r, 1, "Yellow cells on Assumptions are inputs; every other figure is a live formula "
              "and the workbook recalculates when opened. Each formula cell also stores its computed "
