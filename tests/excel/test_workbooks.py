@@ -307,3 +307,31 @@ def test_workbook_colours_are_the_html_colours():
 
     assert {k: "#" + v for k, v in STYLE["member_colors"].items()} == MEMBER_COLORS
     assert {k: "#" + v for k, v in STYLE["category_colors"].items()} == CATEGORY_COLORS
+
+
+def test_savings_workbook_has_every_html_table(books):
+    path, library = books["savings"]
+    wb = openpyxl.load_workbook(path)
+    assert {"By family", "Waterfall", "Sensitivity", "Tornado"} <= set(wb.sheetnames)
+    for sheet in ("By family", "Waterfall", "Sensitivity"):  # calculations: live formulas
+        assert any(c.data_type == "f" for row in wb[sheet].iter_rows(min_row=2) for c in row[1:]), sheet
+    cover = [c.value for row in wb["Cover"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert "Fixed figures" in cover and "Tornado" in cover  # the tornado's totals are data, said plainly
+    tornado = pd.read_excel(path, sheet_name="Tornado")
+    assert not tornado["assumption"].dropna().str.fullmatch(r"[a-z0-9_]+").any()  # readable labels
+    grid = pd.read_excel(path, sheet_name="Sensitivity", index_col=0, nrows=5)
+    base = grid.loc[SAVINGS_PARAMS["max_saving_rate"], SAVINGS_PARAMS["follower_diff_share"]]
+    assert base == pytest.approx(library["total_savings_report_ccy_m"], rel=1e-9)
+
+
+def test_trimming_workbook_says_which_figures_are_fixed(books):
+    path, _ = books["range_trimming"]
+    wb = openpyxl.load_workbook(path)
+
+    def texts(ws):
+        return " ".join(c.value for row in ws.iter_rows() for c in row
+                        if isinstance(c.value, str) and c.data_type == "s")
+
+    assert "migrates_to" in texts(wb["Trim calc"]) and "Fixed figures" in texts(wb["Trim calc"])
+    assert "migrates_to" in texts(wb["Cover"]) and "Value" in texts(wb["Cover"])
+    assert "Value by year" in wb.sheetnames
