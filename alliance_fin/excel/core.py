@@ -36,6 +36,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -43,6 +44,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from alliance_fin.errors import ReportError
+from alliance_fin.excel.evaluate import add_cached_values, evaluate_workbook
 from alliance_fin.excel.style import STYLE, number_format
 from alliance_fin.files import write_atomic
 
@@ -139,8 +141,13 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     write_atomic(path, data)
 
 
-def _normalise_zip(data: bytes, when: datetime) -> bytes:
-    """Fix document times and zip entry times so equal workbooks give equal bytes."""
+def _normalise_zip(data: bytes, when: datetime,
+                   cached: Mapping[str, Mapping[str, Any]] | None = None) -> bytes:
+    """Fix document times and zip entry times so equal workbooks give equal bytes.
+
+    ``cached`` maps ``xl/worksheets/sheetN.xml`` to that sheet's formula values, written into
+    the formula cells' ``<v>`` (:func:`alliance_fin.excel.evaluate.add_cached_values`).
+    """
     stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     date_time = max(when.astimezone(UTC).timetuple()[:6], (1980, 1, 1, 0, 0, 0))
     out = io.BytesIO()
@@ -154,6 +161,8 @@ def _normalise_zip(data: bytes, when: datetime) -> bytes:
                         rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)", rf"\g<1>{stamp}\g<2>", text
                     )
                 body = text.encode("utf-8")
+            elif cached and info.filename in cached:
+                body = add_cached_values(body.decode("utf-8"), cached[info.filename]).encode("utf-8")
             entry = zipfile.ZipInfo(info.filename, date_time=date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
@@ -190,6 +199,8 @@ class Book:
     data_cols: dict[str, str] = field(default_factory=dict)
     n_data: int = 0
     contents: dict[str, str] = field(default_factory=dict)
+    #: sheet -> why some of its figures are fixed data rather than formulas (listed on the Cover)
+    fixed: dict[str, str] = field(default_factory=dict)
     _widths: dict[tuple[str, int], int] = field(default_factory=dict)
     _header_rows: dict[str, int] = field(default_factory=dict)
     #: (style, fmt, style array before) -> style array after: :meth:`_style` builds each distinct
@@ -357,6 +368,41 @@ class Book:
         ws.add_table(table)
 
     # -- finishing --------------------------------------------------------------------
+    def _print_setup(self, ws: Worksheet) -> None:
+        """A4 landscape; one page wide only where that stays legible.
+
+        A sheet whose columns add up to at most ``print_fit_width`` character widths is fitted
+        to one page width (scale about 60 % or more); a wider one (the 30-odd columns of a
+        calculation sheet) prints at 100 % across several pages, with the header row and the
+        key column repeated on every page. The print area is the table plus any chart.
+        """
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        last_col = max(ws.max_column, 1)
+        total = sum(ws.column_dimensions[get_column_letter(c)].width or STYLE["min_width"]
+                    for c in range(1, last_col + 1))
+        last_row = max(ws.max_row, 1)
+        for chart in getattr(ws, "_charts", []):
+            if isinstance(chart.anchor, str):  # a chart of chart_height_cm is about 2 rows per cm
+                row, col = coordinate_to_tuple(chart.anchor)
+                last_row = max(last_row, row + int(2 * STYLE["chart_height_cm"]) + 1)
+                last_col = max(last_col, col + int(STYLE["chart_width_cm"] / 2))
+        ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
+        rows = self._header_rows.get(ws.title, 1)
+        if rows:
+            ws.print_title_rows = f"1:{rows}"
+        if total <= STYLE["print_fit_width"]:
+            ws.page_setup.fitToWidth = 1
+            ws.page_setup.fitToHeight = 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        else:
+            ws.sheet_properties.pageSetUpPr.fitToPage = False
+            ws.page_setup.scale = 100
+            ws.page_setup.pageOrder = "overThenDown"
+            if rows:
+                ws.print_title_cols = "A:A"
+        ws.print_options.gridLines = False
+
     def finish(self, created: datetime) -> bytes:
         """Set widths, print set-up and properties on every sheet; return reproducible bytes."""
         for ws in self.wb.worksheets:
@@ -364,14 +410,7 @@ class Book:
                 width = self._widths.get((ws.title, col), STYLE["min_width"])
                 width = min(max(width, STYLE["min_width"]), STYLE["max_width"])
                 ws.column_dimensions[get_column_letter(col)].width = width
-            ws.page_setup.orientation = "landscape"
-            ws.page_setup.paperSize = ws.PAPERSIZE_A4
-            ws.page_setup.fitToWidth = 1
-            ws.page_setup.fitToHeight = 0
-            ws.sheet_properties.pageSetUpPr.fitToPage = True
-            rows = self._header_rows.get(ws.title, 1)
-            if rows:
-                ws.print_title_rows = f"1:{rows}"
+            self._print_setup(ws)
             footer = self.title.replace("&", "&&")[:100]
             ws.oddFooter.left.text = footer
             ws.oddFooter.center.text = "&A"
@@ -381,9 +420,15 @@ class Book:
         props.lastModifiedBy = "alliance_fin"
         props.title = self.title[:200]
         props.created = props.modified = created.astimezone(UTC).replace(tzinfo=None)
+        # openpyxl writes formula cells with an empty <v>; compute every value here (the same
+        # numbers LibreOffice computes, checked by the slow tests) and write it in, so viewers
+        # without a calculation engine show figures, not blanks
+        values = evaluate_workbook(self.wb)
+        cached = {f"xl/worksheets/sheet{i}.xml": values[ws.title]
+                  for i, ws in enumerate(self.wb.worksheets, start=1)}
         buffer = io.BytesIO()
         self.wb.save(buffer)
-        return _normalise_zip(buffer.getvalue(), created)
+        return _normalise_zip(buffer.getvalue(), created, cached)
 
 
 

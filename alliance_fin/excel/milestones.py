@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter
 from alliance_fin.engines.milestones import MODEL_SHARE_YEAR
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.savings import effective_end, flag
-from alliance_fin.excel.sheets import Check, chart_size, write_workbook
+from alliance_fin.excel.sheets import Check, chart_size, style_series, write_workbook
 from alliance_fin.inputs.load import load_text_assumptions
 from alliance_fin.present.report import Report
 
@@ -185,9 +185,12 @@ def _by_year(book: Book, n_years: int, n_moves: int) -> None:
     chart.title, chart.y_axis.title = "Shares by year against the path to the target", "share"
     chart.y_axis.number_format = "0%"
     chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1
-    for col in (14, 19, 15, 21, 16, 23):
+    chart_cols = (14, 19, 15, 21, 16, 23)
+    for col in chart_cols:
         chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
+    keys = [cols[c - 1].header.replace("_shown", "") for c in chart_cols]
+    style_series(chart, keys, dashed=[k.endswith("_path") for k in keys])
     chart_size(chart)
     ws.add_chart(chart, f"A{last + 3}")
 

@@ -16,8 +16,9 @@ from typing import Any
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.utils import get_column_letter
 
+from alliance_fin.excel import savings_extra as extra_sheets
 from alliance_fin.excel.core import Book, Column, Formula
-from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, write_workbook
+from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, style_series, write_workbook
 from alliance_fin.present.report import Report
 
 CALC = "Model calc"
@@ -177,6 +178,7 @@ def _by_member(book: Book, members: list[str], letters: Mapping[str, str]) -> No
     chart.title, chart.y_axis.title = "Savings in the window by member", "EUR m"
     chart.add_data(Reference(ws, min_col=3, max_col=5, min_row=1, max_row=t - 1), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    style_series(chart, ["development", "production", "other"])
     chart_size(chart)
     ws.add_chart(chart, f"A{t + 3}")
 
@@ -234,6 +236,7 @@ def _by_year(book: Book, members: list[str], years: list[int], letters: Mapping[
     chart.add_data(Reference(ws, min_col=5, max_col=4 + len(members), min_row=1, max_row=t - 1),
                    titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    style_series(chart, members)
     chart_size(chart)
     ws.add_chart(chart, f"A{t + 3}")
     line = LineChart()
@@ -241,6 +244,8 @@ def _by_year(book: Book, members: list[str], years: list[int], letters: Mapping[
     line.add_data(Reference(ws, min_col=k + 1, max_col=k + 1, min_row=1, max_row=t - 1), titles_from_data=True)
     line.add_data(Reference(ws, min_col=k + 3, max_col=k + 3, min_row=1, max_row=t - 1), titles_from_data=True)
     line.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    style_series(line, ["total_eur_m", "present_value_eur_m"], labels=["Total (EUR m)", "Present value (EUR m)"],
+                 dashed=[False, True])
     chart_size(line)
     ws.add_chart(line, f"{get_column_letter(min(len(cols), 9))}{t + 3}")
 
@@ -350,6 +355,16 @@ def write_savings_workbook(path: str | Path, report: Report, *, run_info: Mappin
         _by_member(book, members, letters)
         _by_year(book, members, years, letters)
         _summary(book, members, years, letters)
-        return _checks(book, library, members, years)
+        tables, results = report.tables, report.results
+        extra = extra_sheets.write_by_family(book, tables["by_family"], results["model_savings"],
+                                             results["by_year"])
+        extra += extra_sheets.write_waterfall(book, results["model_savings"])
+        rate = library["total_savings_report_ccy_m"] / library["total_savings_eur_m"] \
+            if library.get("total_savings_eur_m") else 1.0
+        extra += extra_sheets.write_sensitivity(book, tables["sensitivity"], rate)
+        labels = report.inputs.assumptions.get("description", {})
+        extra_sheets.write_tornado(book, tables["tornado"], dict(labels) if len(labels) else {},
+                                   str(report.parameters.get("currency", "EUR")).upper())
+        return _checks(book, library, members, years) + extra
 
     return write_workbook(path, report, run_info=run_info, build_sheets=build)

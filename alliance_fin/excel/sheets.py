@@ -41,6 +41,65 @@ def chart_size(chart: Any) -> None:
     """Give a chart the size from the style file (cm)."""
     chart.width, chart.height = STYLE["chart_width_cm"], STYLE["chart_height_cm"]
 
+
+_LABEL_SUFFIXES = (("_report_ccy_m", " (report currency m)"), ("_eur_m", " (EUR m)"), ("_share", " share"))
+_LABEL_WORDS = {"lf": "leader-follower", "cmf": "CMF", "ref": "reference year"}
+
+
+def readable(key: str) -> str:
+    """A chart legend label for a column key: ``development_eur_m`` -> ``Development (EUR m)``.
+
+    Member names and other text without underscores pass through unchanged.
+    """
+    if "_" not in key:
+        return key[:1].upper() + key[1:]
+    text, tail = key, ""
+    for suffix, words in _LABEL_SUFFIXES:
+        if text.endswith(suffix):
+            text, tail = text[: -len(suffix)], words
+            break
+    words = [_LABEL_WORDS.get(w, w) for w in text.split("_") if w]
+    out = " ".join(words) + tail
+    return out[:1].upper() + out[1:]
+
+
+def color_for(key: str) -> str | None:
+    """The HTML report's colour for a member, a savings category or before/after, if it has one."""
+    for table in ("member_colors", "category_colors", "before_after_colors"):
+        color = STYLE[table].get(key)
+        if color:
+            return str(color).lstrip("#")
+    return None
+
+
+def style_series(chart: Any, keys: Sequence[str], *, labels: Sequence[str] | None = None,
+                 dashed: Sequence[bool] = ()) -> None:
+    """Readable legend text, the HTML colours and straight lines for each series of ``chart``.
+
+    ``keys`` name the series in order (column keys or members); the legend shows
+    :func:`readable` of each (or ``labels``) as literal text, never the raw key.
+    """
+    from openpyxl.chart import LineChart
+    from openpyxl.chart.series import SeriesLabel
+    from openpyxl.chart.shapes import GraphicalProperties
+
+    line = isinstance(chart, LineChart)
+    for k, series in enumerate(chart.series):
+        key = keys[k]
+        series.tx = SeriesLabel(v=(labels[k] if labels else readable(key)))
+        color = color_for(key)
+        props = series.graphicalProperties or GraphicalProperties()
+        if color and not line:
+            props.solidFill = color
+        if color:
+            props.line.solidFill = color
+        if line:
+            props.line.width = 28575  # 2.25 pt
+            if k < len(dashed) and dashed[k]:
+                props.line.prstDash = "dash"
+            series.smooth = False  # straight segments between yearly points, as in the HTML
+        series.graphicalProperties = props
+
 _DATA_FORMATS = {
     "launch_year": "year", "end_year": "year", "annual_volume": "units",
     "dev_cost_eur_m": "eur_m",
@@ -231,10 +290,19 @@ def write_cover_sheet(book: Book, ws: Worksheet, *, report: str, title: str,
         cell = book.put(ws, r, 1, name, style="link")
         internal_link(cell, name)
         book.put(ws, r, 2, book.contents.get(name, ""))
+    if book.fixed:
+        r += 2
+        book.header(ws, ["Fixed figures", "Why they are data, not formulas"], row=r)
+        for name, why in book.fixed.items():
+            r += 1
+            cell = book.put(ws, r, 1, name, style="link")
+            internal_link(cell, name)
+            book.put(ws, r, 2, why)
     r += 2
     book.put(ws, r, 1, "Yellow cells on Assumptions are inputs; every other figure is a live formula "
-             "and the workbook recalculates when opened. Tools that do not calculate (pandas, "
-             "openpyxl) read formula cells as empty.", style="note")
+             "and the workbook recalculates when opened. Each formula cell also stores its computed "
+             "value, so previews and tools that do not calculate (pandas, openpyxl data_only) show "
+             "the same figures.", style="note")
 
 
 def write_workbook(

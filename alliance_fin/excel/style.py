@@ -25,6 +25,12 @@ _DEFAULTS: dict[str, Any] = {
     },
     "unit_formats": {},
     "chart_width_cm": 18, "chart_height_cm": 9,
+    # widest sheet (sum of column widths, characters) still fitted to one A4 landscape width
+    "print_fit_width": 230,
+    # the HTML report's colours (present/plots.py MEMBER_COLORS, CATEGORY_COLORS)
+    "member_colors": {"Renault": "F2B705", "Nissan": "C3002F", "Mitsubishi": "4D4D4D"},
+    "category_colors": {"development": "1F3864", "production": "2E75B6", "other": "9DC3E6"},
+    "before_after_colors": {"before": "9DC3E6", "after": "1F3864"},
 }
 
 

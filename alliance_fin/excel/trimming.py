@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.savings import effective_end, flag
-from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, write_workbook
+from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, style_series, write_workbook
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.present.report import Report
 
@@ -95,6 +95,13 @@ def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: 
     ]
     assert get_column_letter(len(cols)) == "AI"
     book.grid(ws, cols, n)
+    book.fixed[CALC] = (
+        "migrates_to (column S, the model that receives a cut model's volume) is the library's choice, "
+        "written as data: its tie-break (same member, segment and region first, then the largest "
+        "volume, then id) ranks over a changing set and is not a spreadsheet formula. If an edit cuts "
+        "a model the library kept, that model has no receiver and its volume is lost; an edited "
+        "min_volume can so give a platform share the library would not. Re-run the report to move them")
+    book.put(ws, n + 3, 1, "Fixed figures: " + book.fixed[CALC] + ".", style="note")
 
 
 def _calc(col: str, n: int) -> str:
@@ -134,6 +141,7 @@ def _shares(book: Book) -> None:
     for col, label in ((2, "before"), (3, "after")):
         chart.series.append(Series(Reference(ws, min_col=col, min_row=4, max_row=5), title=label))
     chart.set_categories(Reference(ws, min_col=1, min_row=4, max_row=5))
+    style_series(chart, ["before", "after"], labels=["Before trimming", "After trimming"])
     chart.y_axis.number_format = "0%"
     chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1  # a share axis starts at zero
     chart_size(chart)
@@ -174,12 +182,13 @@ def _by_member(book: Book, members: list[str]) -> None:
     chart.title, chart.y_axis.title = "Models before and after trimming", "models"
     chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=1, max_row=t - 1), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=t - 1))
+    style_series(chart, ["before", "after"], labels=["Models before trimming", "Models after trimming"])
     chart_size(chart)
     ws.add_chart(chart, "H2")
 
 
 def _value(book: Book, cut_ids: list[str], scheme_dev: Mapping[str, float], lost_volume: Mapping[str, float],
-           segments: Mapping[str, str]) -> None:
+           segments: Mapping[str, str], n_years: int) -> None:
     """Sheet 'Value': per cut model, successor development avoided and contribution lost in the window."""
     ws = book.sheet("Value")
     book.describe(ws, "Per cut model: successor development avoided (scheme basis, nothing with a successor), "
@@ -216,10 +225,54 @@ def _value(book: Book, cut_ids: list[str], scheme_dev: Mapping[str, float], lost
         col = get_column_letter(j)
         book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})") if cut_ids else 0.0, style="bold", fmt="eur_m")
     book.define("net_trimming_benefit_eur_m", ws, t, 14)
+    book.fixed["Value"] = ("scheme_dev_eur_m (the successor's development under its scheme) and lost_volume "
+                           "(the cut volume that does not migrate, from the fixed receivers) are the "
+                           "library's values; the rest of the sheet is formulas over them")
+    book.put(ws, t + 2, 1, "Fixed figures: " + book.fixed["Value"] + ".", style="note")
+    _value_by_year(book, len(cut_ids), n_years)
+
+
+def _value_by_year(book: Book, n_cut: int, n_years: int) -> None:
+    """Sheet 'Value by year': avoided development, lost contribution and net benefit per year."""
+    ws = book.sheet("Value by year")
+    book.describe(ws, "Per year of the window: successor development avoided, contribution lost and the net "
+                      "benefit of the cuts (EUR m), from the Value sheet")
+    S, E, L = book.name("start_year"), book.name("end_year"), book.name("dev_lead_years")
+    margin = book.name("contribution_margin_rate")
+    last = n_cut + 1
+    v = lambda col: f"'Value'!${col}$2:${col}${last}"  # noqa: E731
+
+    def avoided(i: int, r: int) -> Formula:
+        if not n_cut:
+            return Formula("0")
+        f, y = v("F"), f"A{r}"
+        hi = f"(({f}<{y}+1)*{f}+({f}>={y}+1)*({y}+1))"
+        lo = f"((({f}-{L})>{y})*({f}-{L})+(({f}-{L})<={y})*{y})"
+        return Formula(f"SUMPRODUCT({v('E')}*(({hi}-{lo})>0)*({hi}-{lo}))/{L}")
+
+    def lost(i: int, r: int) -> Formula:
+        if not n_cut:
+            return Formula("0")
+        return Formula(f"{margin}*SUMPRODUCT({v('I')}*{v('H')}*({v('J')}<=A{r})*({v('K')}>=A{r}))/1000000")
+
+    cols = [
+        Column("year", lambda i, r: Formula(f"{S}+{i}"), "year"),
+        Column("avoided_dev_eur_m", avoided, "eur_m"),
+        Column("lost_contribution_eur_m", lost, "eur_m"),
+        Column("net_benefit_eur_m", lambda i, r: Formula(f"B{r}-C{r}"), "eur_m"),
+    ]
+    book.grid(ws, cols, n_years)
+    t = n_years + 2
+    book.put(ws, t, 1, "Total", style="bold")
+    for j in (2, 3, 4):
+        col = get_column_letter(j)
+        book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})"), style="bold", fmt="eur_m")
+    book.put(ws, t + 2, 1, f"Years {S} to {E} are the window; the total equals the Value sheet's total.",
+             style="note")
 
 
 def _checks(book: Book, headline: Mapping[str, Any], models: pd.DataFrame,
-            members: list[str], before_after: pd.DataFrame) -> list[Check]:
+            members: list[str], before_after: pd.DataFrame, n_years: int) -> list[Check]:
     n = book.n_data
     checks: list[Check] = [(k, float(headline[k]), Formula(k)) for k in (
         "models_before", "models_after", "common_platform_volume_share_before",
@@ -232,6 +285,10 @@ def _checks(book: Book, headline: Mapping[str, Any], models: pd.DataFrame,
                    Formula(f"COUNTIFS({_calc('R', n)},FALSE)")))
     checks.append(("total volume after (units/yr)", float(models["volume_after"].sum()),
                    Formula(f"SUM({_calc('U', n)})")))
+    if "net_trimming_benefit_eur_m" in headline:
+        t = n_years + 2
+        checks.append(("value by year: net benefit total (EUR m)", float(headline["net_trimming_benefit_eur_m"]),
+                       Formula(f"'Value by year'!$D${t}")))
     after = before_after[before_after["dimension"].eq("member")].set_index("value")["after"]
     for i, member in enumerate(members):
         checks.append((f"models after {member}", float(after.get(member, 0)),
@@ -271,6 +328,7 @@ def write_trimming_workbook(path: str | Path, report: Report, *, run_info: Mappi
     targets = [str(moves.get(m, "")) for m in ids]
     members = members_in_order(lineup)
     params = {**{k: True for k in RULE_PARAMS}, **parameters}
+    n_years = int(params.get("end_year", 2025)) - int(params.get("start_year", 2020)) + 1
 
     cut_ids = [m for m in ids if bool(models.at[m, "cut"])]
     scheme_dev = report.results.get("scheme_dev_eur_m", {})
@@ -281,7 +339,7 @@ def write_trimming_workbook(path: str | Path, report: Report, *, run_info: Mappi
         _trim_calc(book, lineup, manual, lib_reason, targets)
         _shares(book)
         _by_member(book, members)
-        _value(book, cut_ids, scheme_dev, lost_volume, segments)
-        return _checks(book, report.headline, models, members, library.before_after)
+        _value(book, cut_ids, scheme_dev, lost_volume, segments, n_years)
+        return _checks(book, report.headline, models, members, library.before_after, n_years)
 
     return write_workbook(path, report, run_info=run_info, build_sheets=build, parameters=params)

@@ -152,7 +152,9 @@ def test_libreoffice_shows_hostile_text_literally(library_outputs, tmp_path):
         for row in rows:
             for value in row:
                 if "HYPERLINK" in value or "example.invalid" in value:
-                    assert value == PAYLOADS[0], (name, value)
+                    # the payload shown as text, alone or inside a label such as By family's
+                    # "member model_name" leader, never evaluated into a link
+                    assert PAYLOADS[0] in value, (name, value)
                 assert value not in ("#NAME?", "Err:508", "#VALUE!"), (name, value)
 
 

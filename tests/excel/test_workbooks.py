@@ -171,8 +171,15 @@ def test_structure_names_formulas_and_print_setup(books, inputs, report):
     assert "checks_ok" in wb.defined_names
     assert wb["Data"].tables and wb["Data"].freeze_panes == "B2"
     for ws in wb.worksheets:
-        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
-        assert ws.oddFooter.right.text and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.orientation == "landscape" and ws.print_area
+        assert ws.oddFooter.right.text
+        width = sum(ws.column_dimensions[openpyxl.utils.get_column_letter(c)].width or 8
+                    for c in range(1, ws.max_column + 1))
+        if width <= 230:  # fitted to one page width only while that stays legible
+            assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        else:  # wide sheets print at 100 % over several pages, header row and key column repeated
+            assert not ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+            assert ws.print_title_rows == "$1:$1" and ws.print_title_cols == "$A:$A", ws.title
         for row in ws.iter_rows():
             for cell in row:
                 if cell.data_type == "f":
@@ -270,6 +277,38 @@ def test_read_excel_summary_sheets_after_recalculation(books, tmp_path):
         [library["by_year"][y] for y in range(2020, 2026)])
 
 
+@pytest.mark.parametrize("report", ["savings", "range_trimming", "milestones"])
+def test_charts_readable_legends_html_colours_straight_lines(books, report):
+    from alliance_fin.present.plots import CATEGORY_COLORS, MEMBER_COLORS
+
+    path, _ = books[report]
+    with zipfile.ZipFile(path) as zf:
+        charts = [zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/charts/chart")]
+    for xml in charts:
+        for series in re.findall(r"<ser>.*?</ser>", xml):
+            title = re.search(r"<tx><v>([^<]*)</v></tx>", series)
+            assert title, series[:200]  # literal legend text, not a reference to a key header
+            assert "_" not in title.group(1), title.group(1)
+            if "<smooth" in series:
+                assert '<smooth val="0"' in series
+            name = title.group(1)
+            if name in MEMBER_COLORS:
+                assert MEMBER_COLORS[name].lstrip("#").upper() in series
+            if name.lower() in CATEGORY_COLORS:
+                assert CATEGORY_COLORS[name.lower()].lstrip("#").upper() in series
+    if report == "savings":  # members in the HTML's order, in the HTML's colours
+        by_year = [x for x in charts if "Savings by year and member" in x][0]
+        assert re.findall(r"<tx><v>([^<]*)</v></tx>", by_year) == ["Renault", "Nissan", "Mitsubishi"]
+
+
+def test_workbook_colours_are_the_html_colours():
+    from alliance_fin.excel.style import STYLE
+    from alliance_fin.present.plots import CATEGORY_COLORS, MEMBER_COLORS
+
+    assert {k: "#" + v for k, v in STYLE["member_colors"].items()} == MEMBER_COLORS
+    assert {k: "#" + v for k, v in STYLE["category_colors"].items()} == CATEGORY_COLORS
+
+
 def test_savings_workbook_has_every_html_table(books):
     path, library = books["savings"]
     wb = openpyxl.load_workbook(path)
@@ -288,8 +327,11 @@ def test_savings_workbook_has_every_html_table(books):
 def test_trimming_workbook_says_which_figures_are_fixed(books):
     path, _ = books["range_trimming"]
     wb = openpyxl.load_workbook(path)
-    texts = lambda ws: " ".join(c.value for row in ws.iter_rows() for c in row  # noqa: E731
-                                if isinstance(c.value, str) and c.data_type == "s")
+
+    def texts(ws):
+        return " ".join(c.value for row in ws.iter_rows() for c in row
+                        if isinstance(c.value, str) and c.data_type == "s")
+
     assert "migrates_to" in texts(wb["Trim calc"]) and "Fixed figures" in texts(wb["Trim calc"])
     assert "migrates_to" in texts(wb["Cover"]) and "Value" in texts(wb["Cover"])
     assert "Value by year" in wb.sheetnames
