@@ -54,6 +54,7 @@ def test_bundle_files_and_manifest(bundle):
         assert manifest["parameters"][report]["scenario"] == "yen_case"
     assert manifest["parameters"]["savings"]["max_saving_rate"] == 0.3
     assert manifest["parameters"]["range_trimming"]["max_saving_rate"] == 0.3  # every report that declares it
+    assert manifest["parameters"]["plan_vs_actual"]["max_saving_rate"] == 0.3
     assert manifest["parameters"]["milestones"]["launch_delay_years"] == 1
     assert "max_saving_rate" not in manifest["parameters"]["milestones"]
 
@@ -69,7 +70,8 @@ def test_headlines_equal_the_library(bundle):
     ms = build_milestones_report(launch_delay_years=1).headline
     assert heads["milestones"] == ms
     assert isinstance(heads["milestones"]["lf_target_met"], bool)
-    assert heads["plan_vs_actual"] == pytest.approx(build_plan_vs_actual_report(currency="JPY").headline)
+    pva = build_plan_vs_actual_report(currency="JPY", max_saving_rate=0.3).headline
+    assert heads["plan_vs_actual"] == pytest.approx(pva)
 
 
 def test_run_all_produces_four_reports(bundle):
@@ -88,7 +90,7 @@ def test_max_saving_rate_on_every_workbook_that_lists_it(bundle):
         if "max_saving_rate" in rows:
             listed[report] = rows["max_saving_rate"][1]
             assert rows["max_saving_rate"][3].startswith("parameter (default 0.4"), report
-    assert listed == {"savings": 0.3, "range_trimming": 0.3}
+    assert listed == {"savings": 0.3, "range_trimming": 0.3, "plan_vs_actual": 0.3}
 
 
 def test_headlines_say_baseline_and_what_is_left_out(bundle):
