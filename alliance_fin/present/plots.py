@@ -155,7 +155,8 @@ def plot_tornado(tornado: pd.DataFrame, *, currency: str = "EUR", base: float | 
     Parameters
     ----------
     tornado : DataFrame
-        Columns ``key``, ``total_low``, ``total_high`` (report currency, millions), largest range first.
+        Columns ``assumption`` (readable label; else ``key``), ``total_low``, ``total_high`` (report
+        currency, millions), largest range first.
     """
     ax = _axes(ax)
     data = tornado.iloc[::-1]
@@ -164,7 +165,8 @@ def plot_tornado(tornado: pd.DataFrame, *, currency: str = "EUR", base: float | 
         ax.barh(y, rec.total_low - ref, left=ref, color="#9DC3E6")
         ax.barh(y, rec.total_high - ref, left=ref, color="#1F3864")
     ax.axvline(ref, color="black", linewidth=0.8)
-    ax.set_yticks(range(len(data)), data["key"], fontsize=8)
+    names = data["assumption"] if "assumption" in data.columns else data["key"]
+    ax.set_yticks(range(len(data)), names, fontsize=9)
     ax.xaxis.set_major_formatter(_money(currency))
     ax.set_xlabel(f"Savings in the window, {currency} m (light: assumption -20%, dark: +20%)")
     ax.set_title("What moves the total most")
@@ -177,12 +179,13 @@ def plot_counts_before_after(before_after: pd.DataFrame, *, ax: Axes | None = No
     Parameters
     ----------
     before_after : DataFrame
-        Columns ``value`` (e.g. member), ``before``, ``after``.
+        Columns ``member`` (or ``value``, any group), ``before``, ``after``.
     """
     ax = _axes(ax)
-    long = before_after.melt(id_vars="value", value_vars=["before", "after"], var_name="line-up",
+    group = "member" if "member" in before_after.columns else "value"
+    long = before_after.melt(id_vars=group, value_vars=["before", "after"], var_name="line-up",
                              value_name="models")
-    sns.barplot(long, x="value", y="models", hue="line-up", palette=["#9DC3E6", "#1F3864"], ax=ax)
+    sns.barplot(long, x=group, y="models", hue="line-up", palette=["#9DC3E6", "#1F3864"], ax=ax)
     for container in ax.containers:
         ax.bar_label(container, fontsize=8)
     ax.set_xlabel("")
