@@ -34,7 +34,7 @@ def _money(unit: str) -> FuncFormatter:
 
 def _note(ax: Axes, text: str = SOURCE_NOTE) -> None:
     # supxlabel gets its own space under constrained layout, so it never overlaps tick labels
-    ax.figure.supxlabel(text, x=0.01, ha="left", fontsize=7, color="#666666")
+    ax.figure.supxlabel(text, x=0.01, ha="left", fontsize=8, color="#666666")
 
 
 def plot_savings_by_member(by_member: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
@@ -227,30 +227,39 @@ def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 def plot_timeline(gantt: pd.DataFrame, *, start_year: int, end_year: int, ax: Axes | None = None) -> Axes:
     """Gantt-style bars of each model's years on sale, coloured by member; cuts marked.
 
-    The figure grows with the line-up (0.16 inch per model): beyond a few dozen models use
-    :func:`plot_timeline_counts` (the milestones report switches above
-    ``tables_ops.TIMELINE_MAX_MODELS``).
+    The figure grows with the line-up (0.3 inch per model, labels at 9 pt): beyond a few dozen
+    models use :func:`plot_timeline_counts` (the milestones report switches above
+    ``TIMELINE_MAX_MODELS``). A model cut at (or before) its launch never goes on sale: it is drawn
+    as an outlined, hatched one-year bar at its planned launch with "cut at launch" beside it, not as a
+    lone mark.
 
     Parameters
     ----------
     gantt : DataFrame
         Columns ``label``, ``member``, ``start``, ``end`` (years), ``cut_year`` (NaN if none).
     """
-    height = max(4.0, 0.16 * len(gantt) + 1.0)
-    ax = _axes(ax, (8.0, height))
+    height = max(4.0, 0.3 * len(gantt) + 1.2)
+    ax = _axes(ax, (9.0, height))
     data = gantt.reset_index(drop=True)
     for y, rec in enumerate(data.itertuples(index=False)):
-        ax.barh(y, rec.end - rec.start + 1, left=rec.start, color=MEMBER_COLORS.get(rec.member, "#888888"),
-                height=0.7)
+        color = MEMBER_COLORS.get(rec.member, "#888888")
+        if rec.end < rec.start:  # cut at launch: planned, never on sale
+            ax.barh(y, 1, left=rec.start, height=0.7, facecolor="white", edgecolor=color, hatch="///",
+                    linestyle="--")
+            ax.text(rec.start + 1.15, y, "cut at launch", va="center", fontsize=8, color="#444444")
+            continue
+        ax.barh(y, rec.end - rec.start + 1, left=rec.start, color=color, height=0.7)
         if pd.notna(rec.cut_year):
-            ax.plot([rec.cut_year], [y], marker="x", color="black")
-    ax.set_yticks(range(len(data)), data["label"], fontsize=6)
+            ax.plot([rec.cut_year + 0.5], [y], marker="x", color="black", markersize=7)
+    ax.set_yticks(range(len(data)), data["label"], fontsize=9)
+    ax.tick_params(axis="x", labelsize=9)
     ax.invert_yaxis()
     ax.axvspan(start_year, end_year + 1, color="#EEEEEE", zorder=0)
-    ax.set_xlabel("year (grey: report window; x: cut by trimming)")
+    ax.set_xlabel("year (grey: report window; x: first year without the model, cut by trimming; "
+                  "hatched: cut at launch)", fontsize=9)
     ax.set_title("Models on sale by year")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in MEMBER_COLORS.values()]
-    ax.legend(handles, MEMBER_COLORS.keys(), fontsize=7, frameon=False, loc="lower left")
+    ax.legend(handles, MEMBER_COLORS.keys(), fontsize=9, frameon=False, loc="lower left")
     return ax
 
 
@@ -279,16 +288,23 @@ def plot_timeline_counts(gantt: pd.DataFrame, *, start_year: int, end_year: int,
         counts = on_sale[rows].sum(axis=0)
         ax.bar(years, counts, bottom=bottom, color=color, label=name, width=0.8)
         bottom += counts
+    # cuts as a count written over that year's bar: a mark at a height of "n cuts" on a count axis
+    # would read as a lone point, and a model cut at launch never has a bar of its own
     cuts = gantt["cut_year"].dropna().astype("int64").value_counts().sort_index()
-    if len(cuts):
-        ax.plot(cuts.index, cuts.to_numpy(), linestyle="none", marker="x", color="black",
-                label="models cut that year")
+    tops = dict(zip(years.tolist(), bottom.tolist(), strict=True))
+    for year, n in cuts.items():
+        if int(year) in tops:
+            ax.annotate(f"{n} cut", (year, tops[int(year)]), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8, color="#333333")
+    if len(bottom):
+        ax.set_ylim(0, bottom.max() * 1.12)
     ax.axvspan(start_year - 0.5, end_year + 0.5, color="#EEEEEE", zorder=0)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel("year (grey: report window)")
-    ax.set_ylabel("models on sale")
+    ax.set_xlabel("year (grey: report window; 'n cut': models trimming removes from that year)", fontsize=10)
+    ax.set_ylabel("models on sale", fontsize=10)
+    ax.tick_params(labelsize=9)
     ax.set_title(f"Models on sale by year ({len(gantt):,} models, counted by member)")
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.legend(fontsize=9, frameon=False, loc="upper left")
     _note(ax, "Too many models for one bar each: every model, with its years, is in the workbook. " + SOURCE_NOTE)
     return ax
 
