@@ -37,7 +37,8 @@ from alliance_fin.present import plots
 from alliance_fin.present.report import Report
 from alliance_fin.present.units import format_rate, format_value
 
-__all__ = ["MAX_ROWS", "column_unit", "format_rate", "format_table", "format_value", "show"]
+__all__ = ["MAX_ROWS", "column_unit", "format_rate", "format_table", "format_value", "section_tables_html",
+           "show"]
 
 MAX_ROWS = 60  # longer tables are cut in the HTML (the workbook holds every row)
 PERCENT_HINTS = ("share", "rate", "pct")
@@ -216,11 +217,27 @@ def format_table(frame: pd.DataFrame, *, caption: str | None = None, percent: tu
     return styler
 
 
-def show(report: Report, section: str) -> None:
-    """Display one section of ``report`` (reading, table, chart) in the notebook.
+def section_tables_html(report: Report, section: str) -> list[str]:
+    """The HTML of each table of one section, as :func:`show` displays it.
 
-    Each table's caption is the section's ``captions`` entry for it, else the section's
-    ``note``; tables without either (source lists, model counts) have none.
+    Each table's caption is the section's ``captions`` entry for it, else the section's ``note``;
+    tables without either (source lists, model counts) have none.
+    """
+    sec = report.sections[section]
+    names = sec.table if isinstance(sec.table, tuple) else (sec.table,) if sec.table else ()
+    out = []
+    for name in names:
+        frame = report.tables[name]
+        note = f"first {MAX_ROWS} of {len(frame)} rows; all are in the workbook" if len(frame) > MAX_ROWS else ""
+        caption = sec.captions.get(name, sec.note) if sec.captions else sec.note
+        styler = format_table(frame, caption=caption or None, percent=sec.percent, currency=report.currency,
+                              units=sec.units)
+        out.append(styler.to_html() + (f"<p><em>{note}</em></p>" if note else ""))
+    return out
+
+
+def show(report: Report, section: str) -> None:
+    """Display one section of ``report`` (reading, tables, chart) in the notebook.
 
     Parameters
     ----------
@@ -231,15 +248,10 @@ def show(report: Report, section: str) -> None:
     """
     sec = report.sections[section]
     display(Markdown(sec.reading))
-    names = sec.table if isinstance(sec.table, tuple) else (sec.table,) if sec.table else ()
-    for name in names:
-        frame = report.tables[name]
-        note = f" (first {MAX_ROWS} of {len(frame)} rows; all are in the workbook)" if len(frame) > MAX_ROWS else ""
-        caption = sec.captions.get(name, sec.note) if sec.captions else sec.note
-        styler = format_table(frame, caption=caption or None, percent=sec.percent, currency=report.currency,
-                              units=sec.units)
-        display(HTML(styler.to_html() + (f"<p><em>{note.strip()}</em></p>" if note else "")))
+    for table in section_tables_html(report, section):
+        display(HTML(table))
     if sec.plot is not None:
+        names = sec.table if isinstance(sec.table, tuple) else (sec.table,) if sec.table else ()
         plot = getattr(plots, sec.plot)
         data = report.tables[sec.plot_table or names[0]]
         kwargs = dict(sec.plot_kwargs)
