@@ -68,7 +68,7 @@ def kernel_tmp(monkeypatch):
 @pytest.mark.parametrize(
     "reports, options, error, expected",
     [
-        (["nope"], {}, ParameterError, "unknown report(s) nope"),
+        (["nope"], {}, ParameterError, "unknown report nope"),
         (["ok"], {"overrides": ["factor=abc"]}, ParameterError, "factor (-p): value 'abc'"),
         (["ok"], {"overrides": ["factor=11"]}, ParameterError, "expected number from 0 to 10"),
         (["fails"], {"overrides": ["factor=1"]}, ParameterError, "no selected report (fails) declares it"),
@@ -95,7 +95,7 @@ def test_all_problems_in_one_refusal(tmp_path):
     with pytest.raises(InputError) as info:
         run(["ok", "nope"], params_file=str(params), data=str(tmp_path / "x.csv"), jobs=0)
     text = info.value.report()
-    for part in ("x.csv: not found", "unknown report(s) nope", "line 2", "--jobs 0"):
+    for part in ("x.csv: not found", "unknown report nope", "line 2", "--jobs 0"):
         assert part in text
     assert tree(tmp_path) == ["p.yaml"]
 
