@@ -204,7 +204,9 @@ def _headline_rows(name: str, headline: dict, parameters: dict) -> list[tuple[st
     spec = REPORT_SPECS.get(name)
     order = [k for k in (spec.headline_keys if spec else ()) if k in headline]
     order += [k for k in headline if k not in order]
-    currency = str(parameters.get("currency", "EUR"))
+    currency = str(parameters.get("currency", "EUR")).upper()
+    if currency == "EUR" and "total_savings_eur_m" in order:  # one figure, not the same total twice
+        order = [k for k in order if k != "total_savings_report_ccy_m"]
     return [(k, label(k).replace("report currency, m", f"{currency} m"), headline[k]) for k in order]
 
 
@@ -279,11 +281,23 @@ def build_index_html(manifest: dict, *, titles: dict[str, str], data_label: str,
     parts.append("</table>")
     parts.append("<h2>Parameters</h2>")
     for name, values in manifest["parameters"].items():
-        parts.append(f"<h3>{e(titles.get(name, name))}</h3><table><tr><th>parameter</th><th>value</th></tr>")
-        parts += [f"<tr><td><code>{e(k)}</code></td><td>{e(str(v))}</td></tr>" for k, v in values.items()]
+        parts.append(f"<h3>{e(titles.get(name, name))}</h3><table><tr><th>parameter</th><th>value</th>"
+                     "<th>what it sets</th></tr>")
+        parts += [f"<tr><td><code>{e(k)}</code></td><td>{e(str(v))}</td><td>{e(_param_help(name, k))}</td></tr>"
+                  for k, v in values.items()]
         parts.append("</table>")
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def _param_help(report: str, name: str) -> str:
+    from alliance_fin.registry import REPORT_SPECS
+
+    spec = REPORT_SPECS.get(report)
+    try:
+        return spec.param(name).help if spec else ""
+    except KeyError:
+        return ""
 
 
 def _differ_text(manifest: dict) -> str:

@@ -224,3 +224,11 @@ def test_index_page_says_when_parameters_differ_from_the_defaults():
     text = build_index_html(_savings_manifest(parameters_differ={"currency": "GBP", "max_saving_rate": 0.3}),
                             titles={}, data_label="x.csv")
     assert "differ from the defaults: currency=GBP, max_saving_rate=0.3" in "".join(scan(text).text)
+
+
+def test_index_page_in_eur_lists_the_total_once_and_explains_parameters():
+    manifest = _savings_manifest()
+    manifest["parameters"]["savings"] = {"scenario": "base", "currency": "EUR", "max_saving_rate": 0.4}
+    joined = "".join(scan(build_index_html(manifest, titles={}, data_label="x.csv")).text)
+    assert joined.count("Total savings in the window (EUR m)") == 1
+    assert "cap on a model's development saving" in joined
