@@ -59,7 +59,7 @@ def build_provenance_tables(report: str, lineup: pd.DataFrame, assumptions: pd.D
     for col in [c for c in lineup.columns if c.endswith("_prov")]:
         text = lineup[col].astype(str)
         sourced = text.str.contains("S:", regex=False)
-        rows.append({"column": col.removesuffix("_prov"), "sourced": int(sourced.sum()),
+        rows.append({"column": col.removesuffix("_prov").replace("_", " "), "sourced": int(sourced.sum()),
                      "assumed": int((~sourced & text.eq("A")).sum()),
                      "derived": int((~sourced & text.eq("D")).sum()),
                      "other": int((~sourced & ~text.isin(["A", "D"])).sum())})

@@ -213,7 +213,7 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
             "production (purchasing scale, logistics beyond the other-costs rate), and any saving after "
             f"{end_year}; costs are assumptions by segment, calibrated to member volumes, not to the members' "
             "own accounts."), table=("headline", "baselines"), note=base_note,
-            captions={"baselines": f"Both baselines over {start_year}-{end_year}; `chosen` marks the one the "
+            captions={"baselines": f"Both baselines over {start_year}-{end_year}; \"chosen\" marks the one the "
                                    "headline uses"}),
         "by_member": Section("Savings by member", (
             f"{top} gains most. Development savings fall in the {int(values['dev_lead_years'])} years before a "
