@@ -122,9 +122,12 @@ def _formatter(unit: str):
 
 
 def _link(value: object) -> str:
-    """An (already escaped) address as a link; any other text unchanged."""
+    """(Already escaped) addresses as links, also several in one cell (``url ; url``); other text unchanged."""
     text = str(value)
-    return f'<a href="{text}">{text}</a>' if _URL.match(text) and " " not in text else text
+    parts = [p.strip() for p in text.split(" ; ")]
+    if not text or not all(_URL.match(p) and " " not in p for p in parts):
+        return text
+    return " ; ".join(f'<a href="{p}">{p}</a>' for p in parts)
 
 
 def _headline_value(value: float, figure: str) -> str:

@@ -295,9 +295,11 @@ def plot_timeline_counts(gantt: pd.DataFrame, *, start_year: int, end_year: int,
     for year, n in cuts.items():
         if int(year) in tops:
             ax.annotate(f"{n} cut", (year, tops[int(year)]), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8, color="#333333")
+                        ha="center", va="bottom", fontsize=8, color="#333333", rotation=90)
     if len(bottom):
-        ax.set_ylim(0, bottom.max() * 1.12)
+        ax.set_ylim(0, bottom.max() * 1.22)
+    # the decades of old models before the window only squeeze the bars that matter
+    ax.set_xlim(max(years.min(), start_year - 12) - 0.6, years.max() + 0.6)
     ax.axvspan(start_year - 0.5, end_year + 0.5, color="#EEEEEE", zorder=0)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_xlabel("year (grey: report window; 'n cut': models trimming removes from that year)", fontsize=10)

@@ -197,3 +197,8 @@ def test_source_urls_are_links_and_assumptions_have_labels(savings_eur):
 def test_a_javascript_address_is_not_a_link():
     html = format_table(pd.DataFrame({"url": ["javascript:alert(1)", "https://ok.example/a?b=1&c=2"]})).to_html()
     assert 'href="javascript' not in html and 'href="https://ok.example/a?b=1&amp;c=2"' in html
+
+
+def test_several_addresses_in_one_cell_are_each_a_link():
+    html = format_table(pd.DataFrame({"url": ["https://a.example/x ; https://b.example/y"]})).to_html()
+    assert html.count("<a href=") == 2
