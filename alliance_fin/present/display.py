@@ -36,6 +36,7 @@ from pandas.io.formats.style import Styler
 from alliance_fin.present import plots
 from alliance_fin.present.report import Report
 from alliance_fin.present.units import format_rate, format_value
+from alliance_fin.registry import label
 
 __all__ = ["MAX_ROWS", "column_unit", "format_rate", "format_table", "format_value", "section_tables_html",
            "show"]
@@ -147,8 +148,8 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _grid(frame: pd.DataFrame, caption: str | None, currency: str) -> tuple[pd.DataFrame, dict[str, str], str]:
     """A sensitivity grid (rates on both axes, money inside) as a flat table with a first text column."""
-    rows = str(frame.index.name or "rows").replace("_", " ")
-    cols = str(frame.columns.name or "columns").replace("_", " ")
+    rows = label(str(frame.index.name or "rows"))
+    cols = label(str(frame.columns.name or "columns"))
     flat = pd.DataFrame({f"{rows} \u2193 / {cols} \u2192": [format_rate(v) for v in frame.index]})
     for c in frame.columns:
         flat[format_rate(c)] = frame[c].to_numpy()

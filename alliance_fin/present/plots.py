@@ -13,6 +13,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from alliance_fin.registry import label
+
 MEMBER_COLORS = {"Renault": "#F2B705", "Nissan": "#C3002F", "Mitsubishi": "#4D4D4D"}
 CATEGORY_COLORS = {"development": "#1F3864", "production": "#2E75B6", "other": "#9DC3E6"}
 STATUS_COLORS = {"met": "#2E7D32", "on track": "#66BB6A", "at risk": "#F9A825", "missed": "#C62828"}
@@ -142,8 +144,8 @@ def plot_sensitivity_heatmap(grid: pd.DataFrame, *, currency: str = "EUR", ax: A
     labels.columns = [f"{v:.0%}" for v in grid.columns]
     sns.heatmap(labels, annot=True, fmt=",.0f", cmap="Blues", cbar_kws={"label": f"{currency} m"}, ax=ax,
                 annot_kws={"fontsize": 8})
-    ax.set_ylabel(str(grid.index.name or "rows").replace("_", " "))
-    ax.set_xlabel(str(grid.columns.name or "columns").replace("_", " "))
+    ax.set_ylabel(label(str(grid.index.name or "rows")))
+    ax.set_xlabel(label(str(grid.columns.name or "columns")))
     ax.set_title(f"Savings in the window ({currency} m) by assumption pair")
     return ax
 

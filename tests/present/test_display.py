@@ -160,7 +160,8 @@ def test_flat_headers_one_row_no_index_names(savings_eur):
         assert thead.count("<tr>") == 1, section
         assert "index_name" not in thead and "blank" not in thead, section
     grid = _headers(_table(savings_eur, "sensitivity"))
-    assert grid[0].startswith("max saving rate") and all(h.endswith("%") for h in grid[1:])
+    assert grid[0].startswith("Ceiling on a model&#39;s development saving")
+    assert all(h.endswith("%") for h in grid[1:])
 
 
 def test_text_left_numbers_right(savings_eur):
