@@ -129,6 +129,9 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
         "value": [head["models_before"], head["models_after"], head["common_platform_volume_share_before"],
                   head["common_platform_volume_share_after"], migrated, lost, avoided_window, lost_window, net]})
     reasons = by_reason.set_index("reason")["models_cut"]
+    reasons.index = reasons.index.str.replace("_", " ")
+    for frame in (by_reason, cuts, avoided):  # reasons in words (the workbook keeps the engine's codes)
+        frame["reason"] = frame["reason"].str.replace("_", " ")
     data_text = describe_lineup(inputs, packaged)
     sections = {
         "headline": Section("Headline", (
