@@ -215,7 +215,8 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
             "with status against the straight path from the plan-year value to the target (met / missed from "
             "the target year on). Trimming is not applied. The chart draws the models-on-sale reading and the "
             "platform share on each line-up (dashed: the path; star: the target)."), table=("at_target", "targets"),
-            percent=("target", "plan", "outcome"), units={"metric": "hidden"}, plot="plot_share_paths", plot_table="target_paths"),
+            percent=("target", "plan", "outcome"), units={"metric": "hidden"}, plot="plot_share_paths",
+            plot_table="target_paths"),
         "events": Section("What happened around it", (
             f"{len(events)} dated events that changed the plan, each with its sources (keys of sources.csv) "
             "and their kind: primary (a member's own document), press, or secondary."), table="events"),

@@ -183,8 +183,9 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
             "leader-follower savings."), table=("avoided", "value_by_year")),
     }
     tables = {"headline": headline_table, "by_reason": by_reason, "cuts": cuts, "before_after": by_member,
-              "counts": ba.rename(columns={"value": "group"}), "migration": result.moves, "shares": shares, "plans": result.plans.rename(columns={
-                  "published_before": "published_count_before", "published_after": "published_count_after"}),
+              "counts": ba.rename(columns={"value": "group"}), "migration": result.moves, "shares": shares,
+              "plans": result.plans.rename(columns={"published_before": "published_count_before",
+                                                    "published_after": "published_count_after"}),
               "avoided": avoided, "value_by_year": value_by_year}
     add_provenance("range_trimming", inputs, tables, sections)
     cut_ids = list(models.index[models["cut"]])

@@ -139,7 +139,8 @@ def build_html(
     resources = {
         "alliance": {
             "title": title, "scenario": scenario, "run_id": run_id, "created": created,
-            "data_file": data_file_name(data_file), "data_sha256": data_sha256, "footer": f"alliance_fin {__version__} - run {run_id}",
+            "data_file": data_file_name(data_file), "data_sha256": data_sha256,
+            "footer": f"alliance_fin {__version__} - run {run_id}",
         },
     }
     body, _ = get_exporter().from_notebook_node(_prepare(nb, title), resources=resources)
