@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import html
+import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -113,7 +114,10 @@ def _prepare(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:
 
 def data_file_name(data_file: str) -> str:
     """The data file's name without its folders (a shared report must not leak local paths)."""
-    return str(data_file).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    text = str(data_file)
+    if re.match(r"^([A-Za-z]:\\|\\\\)", text):  # a Windows path; elsewhere a backslash may be in a name
+        text = text.replace("\\", "/")
+    return text.rstrip("/").rsplit("/", 1)[-1]
 
 
 def build_html(
