@@ -80,14 +80,26 @@ def _parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check an input file (sheets models, plan, assumptions); "
                          "lists every problem")
-    val.add_argument("file", metavar="FILE")
+    val.add_argument("file", metavar="FILE",
+                     help="the input line-up to check: an .xlsx with a sheet 'models' (optional sheets 'plan' "
+                          "and 'assumptions'), or a .csv with the same columns as 'models'")
 
     tpl = sub.add_parser("template", help="write the blank input workbook (or the default line-up in it)")
-    tpl.add_argument("out", metavar="OUT.xlsx")
+    tpl.add_argument("out", metavar="OUT.xlsx",
+                     help="where to write the input workbook (a new .xlsx file: sheets models, assumptions and "
+                          "notes, plus plan with --example; an existing file is kept unless --force)")
     tpl.add_argument("--example", action="store_true",
                      help="fill in the packaged Alliance line-up (sheet models) and plan (sheet plan)")
     tpl.add_argument("--force", action="store_true", help="replace an existing file")
     return parser
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`` (did you mean savings?)`` for a near miss, else empty."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
 def _cmd_list(_: argparse.Namespace) -> int:
@@ -116,7 +128,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         reports = list(REPORT_NAMES)
     unknown = [r for r in reports if r not in REPORT_NAMES]
     if unknown:
-        raise InputError(f"unknown report(s): {', '.join(unknown)}; choose from {', '.join(REPORT_NAMES)} or all")
+        raise InputError("; ".join(f"unknown report {r}{_did_you_mean(r, [*REPORT_NAMES, 'all'])}"
+                                   for r in unknown) + f"; choose from {', '.join(REPORT_NAMES)} or all")
     return run_cli(reports, data=args.data, params_file=args.params, overrides=args.overrides,
                    out=args.out, jobs=args.jobs, force=args.force, timeout=args.timeout,
                    scheduler=args.scheduler, engine=args.engine)

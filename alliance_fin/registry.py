@@ -19,7 +19,8 @@ from typing import Any
 
 from alliance_fin.inputs import bounds
 
-__all__ = ["COMMON_PARAMS", "REPORTS", "REPORT_SPECS", "ParamSpec", "ReportSpec", "get_report"]
+__all__ = ["ASSUMPTION_LABELS", "COMMON_PARAMS", "HEADLINE_LABELS", "REPORTS", "REPORT_SPECS", "ParamSpec",
+           "ReportSpec", "get_report", "label"]
 
 
 def _fmt(x: float) -> str:
@@ -297,3 +298,80 @@ def get_report(name: str) -> ReportSpec:
         return REPORT_SPECS[name]
     except KeyError:
         raise KeyError(f"unknown report {name!r}; known: {', '.join(REPORTS)}") from None
+
+
+#: Readable labels of the headline keys (index page, compare, workbook charts): what each figure
+#: counts and its unit, in words. Keys stay the manifest's; readers see these.
+HEADLINE_LABELS: dict[str, str] = {
+    "total_savings_eur_m": "Total savings in the window (EUR m)",
+    "savings_pct": "Development investment reduction (%)",
+    "npv_savings_eur_m": "NPV of savings (EUR m)",
+    "total_savings_report_ccy_m": "Total savings in the window (report currency, m)",
+    "pre_plan_savings_eur_m": "Pre-plan savings left out by the plan baseline (EUR m)",
+    "net_savings_eur_m": "Net savings after the cost to achieve (EUR m)",
+    "models_before": "Models on sale in the reference year, before trimming",
+    "models_after": "Models on sale in the reference year, after trimming",
+    "common_platform_volume_share_before": "Volume on common platforms, before trimming (%)",
+    "common_platform_volume_share_after": "Volume on common platforms, after trimming (%)",
+    "net_trimming_benefit_eur_m": "Net trimming benefit in the window (EUR m)",
+    "lf_share_new_models_2025": "New models under leader-follower by the target year (%)",
+    "lf_share_range_2025": "Models on sale under leader-follower in the target year (%)",
+    "common_platform_volume_share_2024": "Volume on common platforms in the target year (%)",
+    "common_platform_model_share_2026": "Models on common platforms in 2026 (%)",
+    "lf_target_met": "Leader-follower target met (new models)",
+    "lf_range_target_met": "Leader-follower target met (models on sale)",
+    "platform_target_met": "Common-platform target met",
+    "models_delayed": "Planned models launched late",
+    "models_cancelled": "Planned models cancelled",
+    "models_added": "Models added after the plan",
+    "savings_plan_eur_m": "Savings of the planned line-up (EUR m)",
+    "savings_actual_eur_m": "Savings of the line-up as it turned out (EUR m)",
+    "savings_realisation_rate": "Savings realisation rate (%)",
+    "lf_share_range_2025_plan": "Models on sale under leader-follower in the target year, plan (%)",
+    "lf_share_range_2025_actual": "Models on sale under leader-follower in the target year, outcome (%)",
+    "common_platform_volume_share_2024_plan": "Volume on common platforms in the target year, plan (%)",
+    "common_platform_volume_share_2024_actual": "Volume on common platforms in the target year, outcome (%)",
+}
+
+#: Short readable labels of the assumption keys; a key ending in ``_`` is a prefix whose rest
+#: (a segment or a currency code) is appended. The long description stays in the assumptions table.
+ASSUMPTION_LABELS: dict[str, str] = {
+    "max_saving_rate": "Ceiling on a model's development saving",
+    "follower_diff_share": "Follower differentiation share",
+    "platform_saving_rate": "Development saving on a common platform",
+    "production_saving_rate": "Production saving rate (family)",
+    "platform_production_saving_rate": "Production saving rate (common platform)",
+    "other_saving_rate": "Other cost saving rate",
+    "dev_lead_years": "Development lead time (years)",
+    "discount_rate": "Discount rate",
+    "cost_to_achieve_rate": "Cost to achieve (share of the development saving)",
+    "contribution_margin_rate": "Contribution margin (share of unit cost)",
+    "min_volume": "Low-volume threshold (units per year)",
+    "migration_rate": "Share of a cut model's volume that migrates",
+    "amber_tolerance": "Amber tolerance below the path",
+    "target_lf_share": "Target share under leader-follower",
+    "target_lf_year": "Leader-follower target year",
+    "target_platform_share": "Target volume share on common platforms",
+    "target_platform_year": "Common-platform target year",
+    "cmf_platforms": "CMF platforms",
+    "dev_cost_eur_m_": "Development cost per model (EUR m), segment ",
+    "unit_cost_eur_": "Unit cost per vehicle (EUR), segment ",
+    "fx_eur_": "Exchange rate, units per EUR: ",
+}
+
+
+def label(key: str) -> str:
+    """A readable label for a headline, assumption or parameter key (never the raw key).
+
+    Headline keys and assumption keys have their own labels; a parameter falls back to its help
+    text's first clause; anything else loses its underscores.
+    """
+    if key in HEADLINE_LABELS:
+        return HEADLINE_LABELS[key]
+    if key in ASSUMPTION_LABELS:
+        return ASSUMPTION_LABELS[key]
+    for prefix, text in ASSUMPTION_LABELS.items():
+        if prefix.endswith("_") and key.startswith(prefix):
+            rest = key[len(prefix):]
+            return text + (rest.upper() if prefix == "fx_eur_" else rest)
+    return key.replace("_", " ")

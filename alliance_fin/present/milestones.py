@@ -179,10 +179,11 @@ def build_milestones_report(*, data_path: str | Path | None = None, scenario: st
             f"{as_of_year} slips by 0-3 years, for the line-up as given and trimmed."), table="delay"),
         "timeline": Section("Timeline of launches, ends and cuts", (
             "Each model's years on sale after the delay scenario; an x marks the first year without a model cut "
-            "by trimming; rest-of-range aggregates are labelled as such." if len(gantt) <= TIMELINE_MAX_MODELS else
+            "by trimming, and a hatched bar a model cut at its launch (never on sale); rest-of-range aggregates "
+            "are labelled as such." if len(gantt) <= TIMELINE_MAX_MODELS else
             f"With {len(gantt):,} rows, one bar per model would be unreadable: the bars count the models on "
-            "sale each year after the delay scenario, by member; an x marks how many models trimming cuts that "
-            "year. The workbook lists every model, rest-of-range aggregates marked."), table=None,
+            "sale each year after the delay scenario, by member; \"n cut\" over a bar counts the models trimming "
+            "removes from that year. The workbook lists every model, rest-of-range aggregates marked."), table=None,
             plot="plot_timeline" if len(gantt) <= TIMELINE_MAX_MODELS else "plot_timeline_counts",
             plot_kwargs={"start_year": start_year, "end_year": end_year}, plot_table="timeline"),
     }

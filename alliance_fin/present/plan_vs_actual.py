@@ -134,6 +134,7 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
         "outcome_status": wide[("status", "outcome")].to_numpy()})
     goal = result.targets.drop_duplicates("metric").set_index("metric")["target"]
     targets.insert(2, "target", targets["metric"].map(goal).to_numpy(float))
+    targets.insert(1, "reading", targets["metric"].map(METRIC_LABELS).fillna(targets["metric"]))
     order = {m: i for i, m in enumerate(METRIC_LABELS)}
     targets = targets.sort_values(["metric", "year"], key=lambda s: s.map(order) if s.name == "metric" else s,
                                   ignore_index=True)
@@ -199,7 +200,8 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
             + ". `regrouped` is a changed family or role, `revised` another changed value (end year, successor, "
             "volume, platform); `timing` variances are delays only, the rest `permanent`. The cause columns give "
             f"each model's part of each bridge step ({unit}, window savings); `future_launch` marks launches "
-            f"after {as_of_year}, still plans. Changed models come first."), table="models"),
+            f"after {as_of_year}, still plans. Changed models come first."), table="models",
+            units={"volume_changes": "money"}),
         "savings": Section("Savings planned against realised", (
             f"From the plan's {hl['savings_plan_eur_m'] * rate:,.0f} {unit} to the outcome's "
             f"{hl['savings_actual_eur_m'] * rate:,.0f} {unit} by cause, each cause the change of the window total "
@@ -213,7 +215,8 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
             "with status against the straight path from the plan-year value to the target (met / missed from "
             "the target year on). Trimming is not applied. The chart draws the models-on-sale reading and the "
             "platform share on each line-up (dashed: the path; star: the target)."), table=("at_target", "targets"),
-            percent=("target", "plan", "outcome"), plot="plot_share_paths", plot_table="target_paths"),
+            percent=("target", "plan", "outcome"), units={"metric": "hidden"}, plot="plot_share_paths",
+            plot_table="target_paths"),
         "events": Section("What happened around it", (
             f"{len(events)} dated events that changed the plan, each with its sources (keys of sources.csv) "
             "and their kind: primary (a member's own document), press, or secondary."), table="events"),

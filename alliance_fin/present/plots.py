@@ -13,6 +13,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from alliance_fin.registry import label
+
 MEMBER_COLORS = {"Renault": "#F2B705", "Nissan": "#C3002F", "Mitsubishi": "#4D4D4D"}
 CATEGORY_COLORS = {"development": "#1F3864", "production": "#2E75B6", "other": "#9DC3E6"}
 STATUS_COLORS = {"met": "#2E7D32", "on track": "#66BB6A", "at risk": "#F9A825", "missed": "#C62828"}
@@ -34,7 +36,7 @@ def _money(unit: str) -> FuncFormatter:
 
 def _note(ax: Axes, text: str = SOURCE_NOTE) -> None:
     # supxlabel gets its own space under constrained layout, so it never overlaps tick labels
-    ax.figure.supxlabel(text, x=0.01, ha="left", fontsize=7, color="#666666")
+    ax.figure.supxlabel(text, x=0.01, ha="left", fontsize=8, color="#666666")
 
 
 def plot_savings_by_member(by_member: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
@@ -142,8 +144,8 @@ def plot_sensitivity_heatmap(grid: pd.DataFrame, *, currency: str = "EUR", ax: A
     labels.columns = [f"{v:.0%}" for v in grid.columns]
     sns.heatmap(labels, annot=True, fmt=",.0f", cmap="Blues", cbar_kws={"label": f"{currency} m"}, ax=ax,
                 annot_kws={"fontsize": 8})
-    ax.set_ylabel(str(grid.index.name or "rows").replace("_", " "))
-    ax.set_xlabel(str(grid.columns.name or "columns").replace("_", " "))
+    ax.set_ylabel(label(str(grid.index.name or "rows")))
+    ax.set_xlabel(label(str(grid.columns.name or "columns")))
     ax.set_title(f"Savings in the window ({currency} m) by assumption pair")
     return ax
 
@@ -155,7 +157,8 @@ def plot_tornado(tornado: pd.DataFrame, *, currency: str = "EUR", base: float | 
     Parameters
     ----------
     tornado : DataFrame
-        Columns ``key``, ``total_low``, ``total_high`` (report currency, millions), largest range first.
+        Columns ``assumption`` (readable label; else ``key``), ``total_low``, ``total_high`` (report
+        currency, millions), largest range first.
     """
     ax = _axes(ax)
     data = tornado.iloc[::-1]
@@ -164,7 +167,8 @@ def plot_tornado(tornado: pd.DataFrame, *, currency: str = "EUR", base: float | 
         ax.barh(y, rec.total_low - ref, left=ref, color="#9DC3E6")
         ax.barh(y, rec.total_high - ref, left=ref, color="#1F3864")
     ax.axvline(ref, color="black", linewidth=0.8)
-    ax.set_yticks(range(len(data)), data["key"], fontsize=8)
+    names = data["assumption"] if "assumption" in data.columns else data["key"]
+    ax.set_yticks(range(len(data)), names, fontsize=9)
     ax.xaxis.set_major_formatter(_money(currency))
     ax.set_xlabel(f"Savings in the window, {currency} m (light: assumption -20%, dark: +20%)")
     ax.set_title("What moves the total most")
@@ -177,12 +181,13 @@ def plot_counts_before_after(before_after: pd.DataFrame, *, ax: Axes | None = No
     Parameters
     ----------
     before_after : DataFrame
-        Columns ``value`` (e.g. member), ``before``, ``after``.
+        Columns ``member`` (or ``value``, any group), ``before``, ``after``.
     """
     ax = _axes(ax)
-    long = before_after.melt(id_vars="value", value_vars=["before", "after"], var_name="line-up",
+    group = "member" if "member" in before_after.columns else "value"
+    long = before_after.melt(id_vars=group, value_vars=["before", "after"], var_name="line-up",
                              value_name="models")
-    sns.barplot(long, x="value", y="models", hue="line-up", palette=["#9DC3E6", "#1F3864"], ax=ax)
+    sns.barplot(long, x=group, y="models", hue="line-up", palette=["#9DC3E6", "#1F3864"], ax=ax)
     for container in ax.containers:
         ax.bar_label(container, fontsize=8)
     ax.set_xlabel("")
@@ -224,30 +229,39 @@ def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 def plot_timeline(gantt: pd.DataFrame, *, start_year: int, end_year: int, ax: Axes | None = None) -> Axes:
     """Gantt-style bars of each model's years on sale, coloured by member; cuts marked.
 
-    The figure grows with the line-up (0.16 inch per model): beyond a few dozen models use
-    :func:`plot_timeline_counts` (the milestones report switches above
-    ``tables_ops.TIMELINE_MAX_MODELS``).
+    The figure grows with the line-up (0.3 inch per model, labels at 9 pt): beyond a few dozen
+    models use :func:`plot_timeline_counts` (the milestones report switches above
+    ``TIMELINE_MAX_MODELS``). A model cut at (or before) its launch never goes on sale: it is drawn
+    as an outlined, hatched one-year bar at its planned launch with "cut at launch" beside it, not as a
+    lone mark.
 
     Parameters
     ----------
     gantt : DataFrame
         Columns ``label``, ``member``, ``start``, ``end`` (years), ``cut_year`` (NaN if none).
     """
-    height = max(4.0, 0.16 * len(gantt) + 1.0)
-    ax = _axes(ax, (8.0, height))
+    height = max(4.0, 0.3 * len(gantt) + 1.2)
+    ax = _axes(ax, (9.0, height))
     data = gantt.reset_index(drop=True)
     for y, rec in enumerate(data.itertuples(index=False)):
-        ax.barh(y, rec.end - rec.start + 1, left=rec.start, color=MEMBER_COLORS.get(rec.member, "#888888"),
-                height=0.7)
+        color = MEMBER_COLORS.get(rec.member, "#888888")
+        if rec.end < rec.start:  # cut at launch: planned, never on sale
+            ax.barh(y, 1, left=rec.start, height=0.7, facecolor="white", edgecolor=color, hatch="///",
+                    linestyle="--")
+            ax.text(rec.start + 1.15, y, "cut at launch", va="center", fontsize=8, color="#444444")
+            continue
+        ax.barh(y, rec.end - rec.start + 1, left=rec.start, color=color, height=0.7)
         if pd.notna(rec.cut_year):
-            ax.plot([rec.cut_year], [y], marker="x", color="black")
-    ax.set_yticks(range(len(data)), data["label"], fontsize=6)
+            ax.plot([rec.cut_year + 0.5], [y], marker="x", color="black", markersize=7)
+    ax.set_yticks(range(len(data)), data["label"], fontsize=9)
+    ax.tick_params(axis="x", labelsize=9)
     ax.invert_yaxis()
     ax.axvspan(start_year, end_year + 1, color="#EEEEEE", zorder=0)
-    ax.set_xlabel("year (grey: report window; x: cut by trimming)")
+    ax.set_xlabel("year (grey: report window; x: first year without the model, cut by trimming; "
+                  "hatched: cut at launch)", fontsize=9)
     ax.set_title("Models on sale by year")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in MEMBER_COLORS.values()]
-    ax.legend(handles, MEMBER_COLORS.keys(), fontsize=7, frameon=False, loc="lower left")
+    ax.legend(handles, MEMBER_COLORS.keys(), fontsize=9, frameon=False, loc="lower left")
     return ax
 
 
@@ -276,16 +290,25 @@ def plot_timeline_counts(gantt: pd.DataFrame, *, start_year: int, end_year: int,
         counts = on_sale[rows].sum(axis=0)
         ax.bar(years, counts, bottom=bottom, color=color, label=name, width=0.8)
         bottom += counts
+    # cuts as a count written over that year's bar: a mark at a height of "n cuts" on a count axis
+    # would read as a lone point, and a model cut at launch never has a bar of its own
     cuts = gantt["cut_year"].dropna().astype("int64").value_counts().sort_index()
-    if len(cuts):
-        ax.plot(cuts.index, cuts.to_numpy(), linestyle="none", marker="x", color="black",
-                label="models cut that year")
+    tops = dict(zip(years.tolist(), bottom.tolist(), strict=True))
+    for year, n in cuts.items():
+        if int(year) in tops:
+            ax.annotate(f"{n} cut", (year, tops[int(year)]), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8, color="#333333", rotation=90)
+    if len(bottom):
+        ax.set_ylim(0, bottom.max() * 1.22)
+    # the decades of old models before the window only squeeze the bars that matter
+    ax.set_xlim(max(years.min(), start_year - 12) - 0.6, years.max() + 0.6)
     ax.axvspan(start_year - 0.5, end_year + 0.5, color="#EEEEEE", zorder=0)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_xlabel("year (grey: report window)")
-    ax.set_ylabel("models on sale")
+    ax.set_xlabel("year (grey: report window; 'n cut': models trimming removes from that year)", fontsize=10)
+    ax.set_ylabel("models on sale", fontsize=10)
+    ax.tick_params(labelsize=9)
     ax.set_title(f"Models on sale by year ({len(gantt):,} models, counted by member)")
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.legend(fontsize=9, frameon=False, loc="upper left")
     _note(ax, "Too many models for one bar each: every model, with its years, is in the workbook. " + SOURCE_NOTE)
     return ax
 

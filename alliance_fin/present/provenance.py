@@ -10,7 +10,7 @@ import pandas as pd
 
 from alliance_fin.inputs.load import load_sources
 from alliance_fin.present.report import Section
-from alliance_fin.registry import REPORT_SPECS
+from alliance_fin.registry import REPORT_SPECS, label
 
 _KEY = re.compile(r"S:\d+")
 
@@ -46,19 +46,20 @@ def build_provenance_tables(report: str, lineup: pd.DataFrame, assumptions: pd.D
     Returns
     -------
     dict of str -> DataFrame
-        ``assumptions_used`` (key, value as text in its unit, unit, provenance, source, description),
+        ``assumptions_used`` (assumption label, key, value as text in its unit, unit, provenance, source, description),
         ``data_provenance`` (column, sourced, assumed, derived, other: counts of values) and
         ``sources`` (key, url, kind, note) for every source key cited by either, by the line-up's
         provenance columns or in ``cited_in``.
     """
     used = assumptions[[_used(report, k) for k in assumptions.index]].reset_index()
     used = used[["key", "value", "unit", "provenance", "source", "description"]]
+    used.insert(0, "assumption", used["key"].map(label))
     used["value"] = [_show(v, u) for v, u in zip(used["value"], used["unit"], strict=True)]
     rows = []
     for col in [c for c in lineup.columns if c.endswith("_prov")]:
         text = lineup[col].astype(str)
         sourced = text.str.contains("S:", regex=False)
-        rows.append({"column": col.removesuffix("_prov"), "sourced": int(sourced.sum()),
+        rows.append({"column": col.removesuffix("_prov").replace("_", " "), "sourced": int(sourced.sum()),
                      "assumed": int((~sourced & text.eq("A")).sum()),
                      "derived": int((~sourced & text.eq("D")).sum()),
                      "other": int((~sourced & ~text.isin(["A", "D"])).sum())})

@@ -33,6 +33,8 @@ class Section:
     plot_table: str | None = None  # the table the chart draws; default: the (first) table shown
     percent: tuple[str, ...] = ()  # extra table columns shown as percentages
     note: str | None = None  # said under every table of the section (e.g. which baseline a saving uses)
+    captions: Mapping[str, str] = field(default_factory=dict)  # per table, instead of ``note``
+    units: Mapping[str, str] = field(default_factory=dict)  # explicit column units (display.column_unit)
 
 
 @dataclass(frozen=True, eq=False)

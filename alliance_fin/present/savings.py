@@ -23,6 +23,41 @@ from alliance_fin.present.report import (
     mark_rest_of_range,
     rest_of_range_flags,
 )
+from alliance_fin.present.units import format_value
+from alliance_fin.registry import label
+
+
+def build_tornado_table(tornado: pd.DataFrame, assumptions: pd.DataFrame, rate: float) -> pd.DataFrame:
+    """The tornado for reading: readable labels, values in each assumption's unit, totals in one currency.
+
+    Parameters
+    ----------
+    tornado : DataFrame
+        From :func:`alliance_fin.engines.sensitivity.calc_tornado` (``key``, ``base``, ``low_value``,
+        ``high_value``, ``total_low_eur_m``, ``total_high_eur_m``, ``range_eur_m``).
+    assumptions : DataFrame
+        The assumptions in force (index key; ``unit``).
+    rate : float
+        Units of the report currency per EUR.
+
+    Returns
+    -------
+    DataFrame
+        RangeIndex, widest range first: ``assumption`` (label), ``key``, ``low``, ``base``, ``high``
+        (text in the assumption's unit: a rate at its own precision, ``20,000 EUR``), ``total_low``,
+        ``total_high``, ``range`` (window savings, report currency millions).
+    """
+    unit = tornado["key"].map(assumptions["unit"]).fillna("")
+    return pd.DataFrame({
+        "assumption": tornado["key"].map(label),
+        "key": tornado["key"],
+        "low": [format_value(v, u) for v, u in zip(tornado["low_value"], unit, strict=True)],
+        "base": [format_value(v, u) for v, u in zip(tornado["base"], unit, strict=True)],
+        "high": [format_value(v, u) for v, u in zip(tornado["high_value"], unit, strict=True)],
+        "total_low": tornado["total_low_eur_m"] * rate,
+        "total_high": tornado["total_high_eur_m"] * rate,
+        "range": tornado["range_eur_m"] * rate,
+    }).reset_index(drop=True)
 
 
 def build_savings_report(*, data_path: str | Path | None = None, scenario: str = "base", currency: str = "EUR",
@@ -122,7 +157,7 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
                                                   baseline=baseline, plan_year=plan_year))
     tornado = sensitivity.calc_tornado(lineup, values, start_year=start_year, end_year=end_year,
                                        baseline=baseline, plan_year=plan_year).head(10)
-    tornado = tornado.assign(total_low=conv(tornado["total_low_eur_m"]), total_high=conv(tornado["total_high_eur_m"]))
+    tornado = build_tornado_table(tornado, inputs.assumptions, rate)
 
     window = by_year.groupby("model_id", sort=False)[["saving_eur_m", "standalone_saving_eur_m"]].sum()
     model_table = models.reset_index()[["model_id", "member", "model_name", "family_id", "role", "scheme",
@@ -177,7 +212,9 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
             "**Left out**: the trimming's avoided successor development, synergies outside development and "
             "production (purchasing scale, logistics beyond the other-costs rate), and any saving after "
             f"{end_year}; costs are assumptions by segment, calibrated to member volumes, not to the members' "
-            "own accounts."), table=("headline", "baselines"), note=base_note),
+            "own accounts."), table=("headline", "baselines"), note=base_note,
+            captions={"baselines": f"Both baselines over {start_year}-{end_year}; \"chosen\" marks the one the "
+                                   "headline uses"}),
         "by_member": Section("Savings by member", (
             f"{top} gains most. Development savings fall in the {int(values['dev_lead_years'])} years before a "
             "launch; production and other savings accrue every year a model is on sale."),
@@ -200,8 +237,9 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
             "all other assumptions at their values."), table="sensitivity", plot="plot_sensitivity_heatmap",
             note=base_note),
         "tornado": Section("What moves the total", (
-            "Each assumption moved 20% down and up, one at a time; the ten with the widest range."),
-            table="tornado", plot="plot_tornado", note=base_note),
+            "Each assumption moved 20% down and up, one at a time; the ten with the widest range. The "
+            "assumption's values are in its own unit; the totals are window savings."),
+            table="tornado", plot="plot_tornado", note=base_note, units={"key": "hidden"}),
         "models": Section("Per model", (
             "Every model with its scheme, rate and savings: `effective end year` is the last year it counts "
             "(the year before a successor that `replaces` it launches); `counted under plan` is scheme_since >= "
@@ -215,10 +253,11 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
         f"Net savings ({unit})",
         f"NPV of savings, 1 Jan {start_year}, {npv_timing}-year, {discount_rate:.0%} ({unit})",
         f"Pre-plan savings left out by the plan baseline ({unit})",
-        "Development investment reduction (share)", f"Total savings, {baseline} baseline (EUR m)"],
+        "Development investment reduction (share)"],
         "value": [hl["total_savings_report_ccy_m"], conv(cost_to_achieve), conv(hl["net_savings_eur_m"]),
-                  conv(hl["npv_savings_eur_m"]), conv(hl["pre_plan_savings_eur_m"]), hl["savings_pct"],
-                  hl["total_savings_eur_m"]]})
+                  conv(hl["npv_savings_eur_m"]), conv(hl["pre_plan_savings_eur_m"]), hl["savings_pct"]]})
+    if currency != "EUR":  # the EUR total is another figure only when the report is in another currency
+        head_table.loc[len(head_table)] = [f"Total savings, {baseline} baseline (EUR m)", hl["total_savings_eur_m"]]
     baselines = pd.DataFrame({
         "baseline": ["plan", "standalone"],
         "counts": [f"models with scheme_since >= {plan_year}", "every model"],

@@ -101,7 +101,8 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
     by_reason = by_reason.rename_axis("reason").reset_index()
 
     ba = result.before_after
-    by_member = ba[ba["dimension"] == "member"][["value", "before", "after", "change"]].reset_index(drop=True)
+    by_member = (ba[ba["dimension"] == "member"][["value", "before", "after", "change"]]
+                 .rename(columns={"value": "member"}).reset_index(drop=True))
     avoided = result.avoided_dev.reset_index()
     avoided = avoided[["model_id", "member", "segment", "reason", "has_successor", "avoided_dev_eur_m",
                        "avoided_dev_window_eur_m", "lost_contribution_eur_m_per_year", "lost_years",
@@ -128,6 +129,9 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
         "value": [head["models_before"], head["models_after"], head["common_platform_volume_share_before"],
                   head["common_platform_volume_share_after"], migrated, lost, avoided_window, lost_window, net]})
     reasons = by_reason.set_index("reason")["models_cut"]
+    reasons.index = reasons.index.str.replace("_", " ")
+    for frame in (by_reason, cuts, avoided):  # reasons in words (the workbook keeps the engine's codes)
+        frame["reason"] = frame["reason"].str.replace("_", " ")
     data_text = describe_lineup(inputs, packaged)
     sections = {
         "headline": Section("Headline", (
@@ -179,7 +183,9 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
             "leader-follower savings."), table=("avoided", "value_by_year")),
     }
     tables = {"headline": headline_table, "by_reason": by_reason, "cuts": cuts, "before_after": by_member,
-              "counts": ba, "migration": result.moves, "shares": shares, "plans": result.plans,
+              "counts": ba.rename(columns={"value": "group"}), "migration": result.moves, "shares": shares,
+              "plans": result.plans.rename(columns={"published_before": "published_count_before",
+                                                    "published_after": "published_count_after"}),
               "avoided": avoided, "value_by_year": value_by_year}
     add_provenance("range_trimming", inputs, tables, sections)
     cut_ids = list(models.index[models["cut"]])

@@ -1,7 +1,7 @@
 """Executed notebook -> self-contained HTML report (nbconvert with ``templates/html/alliance``).
 
 The report shows no code and no prompts, starts with a header (title, scenario, run id, date,
-data file) and a table of contents built from the rendered headings, embeds figures as
+the data file's name and SHA-256, never its folders) and a table of contents built from the rendered headings, embeds figures as
 ``data:`` URIs and loads nothing from another host (no require.js, MathJax or mermaid).
 Strings passed in here are escaped by the template; strings from data must already be
 escaped in the notebook outputs (``DataFrame.to_html`` escapes by default).
@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import html
+import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -30,7 +31,7 @@ from alliance_fin import __version__  # noqa: E402
 from alliance_fin.files import write_atomic  # noqa: E402
 from alliance_fin.paths import TEMPLATES_DIR  # noqa: E402
 
-__all__ = ["build_html", "build_index_html", "get_exporter", "write_html"]
+__all__ = ["build_html", "build_index_html", "data_file_name", "get_exporter", "write_html", "write_index_html"]
 
 TEMPLATE_NAME = "alliance"
 _TOC_MARKER = "<!-- alliance-fin:toc -->"
@@ -111,8 +112,17 @@ def _prepare(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:
     return nb
 
 
+def data_file_name(data_file: str) -> str:
+    """The data file's name without its folders (a shared report must not leak local paths)."""
+    text = str(data_file)
+    if re.match(r"^([A-Za-z]:\\|\\\\)", text):  # a Windows path; elsewhere a backslash may be in a name
+        text = text.replace("\\", "/")
+    return text.rstrip("/").rsplit("/", 1)[-1]
+
+
 def build_html(
-    nb: nbformat.NotebookNode, *, title: str, scenario: str, run_id: str, created: str, data_file: str
+    nb: nbformat.NotebookNode, *, title: str, scenario: str, run_id: str, created: str, data_file: str,
+    data_sha256: str = "",
 ) -> str:
     """Render an executed notebook as one self-contained HTML page.
 
@@ -121,7 +131,9 @@ def build_html(
     nb : NotebookNode
         The executed notebook (not modified).
     title, scenario, run_id, created, data_file : str
-        Header fields; escaped in the template.
+        Header fields; escaped in the template. Only the name of ``data_file`` is shown.
+    data_sha256 : str
+        SHA-256 of the data file, shown beside its name.
 
     Returns
     -------
@@ -131,7 +143,8 @@ def build_html(
     resources = {
         "alliance": {
             "title": title, "scenario": scenario, "run_id": run_id, "created": created,
-            "data_file": data_file, "footer": f"alliance_fin {__version__} - run {run_id}",
+            "data_file": data_file_name(data_file), "data_sha256": data_sha256,
+            "footer": f"alliance_fin {__version__} - run {run_id}",
         },
     }
     body, _ = get_exporter().from_notebook_node(_prepare(nb, title), resources=resources)
@@ -149,6 +162,7 @@ def write_html(
     run_id: str,
     created: str,
     data_file: str,
+    data_sha256: str = "",
 ) -> Path:
     """Write the HTML report of an executed notebook, atomically.
 
@@ -158,7 +172,7 @@ def write_html(
         The executed notebook or the path of an ``.ipynb`` file.
     out_path : path
         Target ``.html`` file; written to a temporary file beside it, then moved into place.
-    title, scenario, run_id, created, data_file : str
+    title, scenario, run_id, created, data_file, data_sha256 : str
         Header fields, see :func:`build_html`.
 
     Returns
@@ -169,7 +183,7 @@ def write_html(
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(str(nb), as_version=4)
     text = build_html(nb, title=title, scenario=scenario, run_id=run_id, created=created,
-                      data_file=data_file)
+                      data_file=data_file, data_sha256=data_sha256)
     out_path = Path(out_path)
     return write_atomic(out_path, text)
 
@@ -179,11 +193,26 @@ def _fmt_value(key: str, value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, (int, float)) and ("share" in key or key.endswith(("_pct", "_rate"))):
         return f"{value:.1%}"  # fractions
+    if isinstance(value, float) and value.is_integer() and not key.endswith("_m"):
+        return f"{int(value):,}"  # a count
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.4g}"
     return str(value)
+
+
+def _headline_rows(name: str, headline: dict, parameters: dict) -> list[tuple[str, str, object]]:
+    """``(key, label, value)`` in the registry's order of the report's headline keys, then any others."""
+    from alliance_fin.registry import REPORT_SPECS, label
+
+    spec = REPORT_SPECS.get(name)
+    order = [k for k in (spec.headline_keys if spec else ()) if k in headline]
+    order += [k for k in headline if k not in order]
+    currency = str(parameters.get("currency", "EUR")).upper()
+    if currency == "EUR" and "total_savings_eur_m" in order:  # one figure, not the same total twice
+        order = [k for k in order if k != "total_savings_report_ccy_m"]
+    return [(k, label(k).replace("report currency, m", f"{currency} m"), headline[k]) for k in order]
 
 
 _INDEX_CSS = """
@@ -200,8 +229,11 @@ dt { font-weight: 600; color: #555; } dd { margin: 0; word-break: break-all; }
 """
 
 
-def build_index_html(manifest: dict, *, titles: dict[str, str], data_label: str) -> str:
+def build_index_html(manifest: dict, *, titles: dict[str, str], data_label: str, pack: bool = False) -> str:
     """The bundle's ``index.html``: links to every report file, headline figures, parameters.
+
+    Headline figures carry their registry labels, in the registry's order (what each report counts
+    first); the data file is named without its folders; ``pack`` adds a link to ``pack.pdf``.
 
     Parameters
     ----------
@@ -210,7 +242,9 @@ def build_index_html(manifest: dict, *, titles: dict[str, str], data_label: str)
     titles : dict of str to str
         Report name -> display title.
     data_label : str
-        How the data file is named for readers.
+        How the data file is named for readers (only its name is shown).
+    pack : bool
+        The bundle holds ``pack.pdf`` (see :func:`write_index_html`).
 
     Returns
     -------
@@ -226,15 +260,22 @@ def build_index_html(manifest: dict, *, titles: dict[str, str], data_label: str)
         f"<style>{_INDEX_CSS}</style>", "</head>", "<body>",
         f"<h1>Alliance reports - run {e(manifest['run_id'])}</h1>", "<dl>",
         f"<dt>Created</dt><dd>{e(manifest['created'])}</dd>",
-        f"<dt>Data</dt><dd>{e(data_label)} ({e(str(data.get('rows')))} rows)</dd>",
+        f"<dt>Data</dt><dd>{e(data_file_name(data_label))} ({e(str(data.get('rows')))} rows)</dd>",
         f"<dt>Data SHA-256</dt><dd>{e(str(data.get('sha256')))}</dd>",
-        f"<dt>alliance_fin</dt><dd>{e(manifest['alliance_fin_version'])}</dd>", "</dl>",
+        f"<dt>alliance_fin</dt><dd>{e(manifest['alliance_fin_version'])}</dd>",
+        *([f"<dt>Parameters</dt><dd>differ from the defaults: {e(_differ_text(manifest))}</dd>"]
+          if manifest.get("parameters_differ") else []),
+        "</dl>",
+        *(['<p class="af-pack"><a href="pack.pdf">pack.pdf</a>: every report and workbook summary in one '
+           "print-ready PDF</p>"] if pack else []),
         "<h2>Reports</h2>", "<table>",
         "<tr><th>report</th><th>status</th><th>files</th><th>headline figures</th></tr>",
     ]
     for name, rep in manifest["reports"].items():
         links = " ".join(f'<a href="{e(quote(f))}">{e(f)}</a>' for f in rep["outputs"])
-        figures = "<br>".join(f"{e(k)}: <b>{e(_fmt_value(k, v))}</b>" for k, v in rep["headline"].items())
+        rows = _headline_rows(name, rep["headline"], manifest.get("parameters", {}).get(name, {}))
+        figures = "<br>".join(f'<span title="{e(k)}">{e(text)}</span>: <b>{e(_fmt_value(k, v))}</b>'
+                              for k, text, v in rows)
         if rep.get("error"):
             figures = f'<span class="failed">{e(rep["error"])}</span>'
         parts.append(
@@ -245,8 +286,46 @@ def build_index_html(manifest: dict, *, titles: dict[str, str], data_label: str)
     parts.append("</table>")
     parts.append("<h2>Parameters</h2>")
     for name, values in manifest["parameters"].items():
-        parts.append(f"<h3>{e(titles.get(name, name))}</h3><table><tr><th>parameter</th><th>value</th></tr>")
-        parts += [f"<tr><td><code>{e(k)}</code></td><td>{e(str(v))}</td></tr>" for k, v in values.items()]
+        parts.append(f"<h3>{e(titles.get(name, name))}</h3><table><tr><th>parameter</th><th>value</th>"
+                     "<th>what it sets</th></tr>")
+        parts += [f"<tr><td><code>{e(k)}</code></td><td>{e(str(v))}</td><td>{e(_param_help(name, k))}</td></tr>"
+                  for k, v in values.items()]
         parts.append("</table>")
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def _param_help(report: str, name: str) -> str:
+    from alliance_fin.registry import REPORT_SPECS
+
+    spec = REPORT_SPECS.get(report)
+    try:
+        return spec.param(name).help if spec else ""
+    except KeyError:
+        return ""
+
+
+def _differ_text(manifest: dict) -> str:
+    differ = manifest.get("parameters_differ") or {}
+    return ", ".join(f"{k}={v}" for k, v in differ.items())
+
+
+def write_index_html(run_dir: str | Path) -> Path:
+    """Rewrite ``run_dir/index.html`` from its ``manifest.json`` (e.g. after ``pack`` wrote ``pack.pdf``).
+
+    Returns
+    -------
+    Path
+        The index page.
+    """
+    import json
+
+    from alliance_fin.registry import REPORT_SPECS
+
+    run_dir = Path(run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    titles = {r: REPORT_SPECS[r].title for r in manifest.get("reports", {}) if r in REPORT_SPECS}
+    data = manifest.get("data", {})
+    text = build_index_html(manifest, titles=titles, data_label=str(data.get("label") or data.get("path", "")),
+                            pack=(run_dir / "pack.pdf").is_file())
+    return write_atomic(run_dir / "index.html", text)

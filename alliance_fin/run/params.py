@@ -8,6 +8,7 @@ file; every problem a user can cause is collected and raised at once as a ``Para
 
 from __future__ import annotations
 
+import difflib
 import keyword
 import math
 import re
@@ -273,7 +274,9 @@ def resolve_params(
         elif name not in declared:
             known = ", ".join(sorted(declared)) or "none"
             owners = [s.name for s in specs.values() if name in s.param_names]
-            hint = f" (it belongs to {', '.join(owners)}: add that report to the run)" if owners else ""
+            close = difflib.get_close_matches(name, sorted(declared), n=3, cutoff=0.6) if not owners else []
+            hint = (f" (it belongs to {', '.join(owners)}: add that report to the run)" if owners
+                    else f" (did you mean {' or '.join(close)}?)" if close else "")
             problems.append(f"{name} ({source}): no selected report ({', '.join(reports)}) declares it{hint}; "
                             f"known parameters: {known}")
         else:

@@ -54,6 +54,9 @@ class RunPlan:
     created: str
     reproducible: bool
     engine: str = "warm"  # "warm" (kernels forked from a zygote) or "kernel" (fresh kernels)
+    #: Parameters whose values differ from the defaults (spec, then the data file's assumptions),
+    #: ``scenario`` aside; named in the folder (a short hash), the manifest and the covers.
+    parameters_differ: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,12 +133,37 @@ def _check_model_ids(parameters: Mapping[str, Mapping[str, Any]], known: Sequenc
     return list(dict.fromkeys(problems))
 
 
-def _check_out(out: str | None, force: bool, scenario: str, stamp: str) -> tuple[Path, list[str]]:
+def parameters_differ(parameters: Mapping[str, Mapping[str, Any]],
+                      defaults: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``{name: value}`` of every parameter (``scenario`` aside) whose resolved value is not its default."""
+    differ: dict[str, Any] = {}
+    for report, values in parameters.items():
+        for name, value in values.items():
+            if name != "scenario" and defaults.get(report, {}).get(name, value) != value:
+                differ.setdefault(name, value)
+    return dict(sorted(differ.items()))
+
+
+def parameters_hash(differ: Mapping[str, Any]) -> str:
+    """A short hash (8 hex digits) of the differing parameters, for folder names and run ids."""
+    import hashlib
+
+    text = json.dumps(dict(differ), sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _run_name(stamp: str, scenario: str, differ: Mapping[str, Any]) -> str:
+    """``<timestamp>_<scenario>``, with ``-<hash>`` when parameters differ from the defaults: a run of
+    ``-p max_saving_rate=0.3`` is not labelled as the base."""
+    return f"{stamp}_{scenario}-{parameters_hash(differ)}" if differ else f"{stamp}_{scenario}"
+
+
+def _check_out(out: str | None, force: bool, name: str) -> tuple[Path, list[str]]:
     if out is None:
-        target = paths.REPORTS_DIR / f"{stamp}_{scenario}"
+        target = paths.REPORTS_DIR / name
         n = 2
         while target.exists():
-            target = paths.REPORTS_DIR / f"{stamp}_{scenario}-{n}"
+            target = paths.REPORTS_DIR / f"{name}-{n}"
             n += 1
         return target, []
     target = Path(out).expanduser().resolve()
@@ -180,8 +208,10 @@ def plan_run(
     problems: list[str] = []
     names = list(dict.fromkeys(reports)) if reports else ["all"]
     unknown = [r for r in names if r != "all" and r not in specs]
-    if unknown:
-        problems.append(f"unknown report(s) {', '.join(unknown)}: choose from {', '.join(specs)} or all")
+    for name in unknown:
+        close = difflib.get_close_matches(name, [*specs, "all"], n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        problems.append(f"unknown report {name}{hint}: choose from {', '.join(specs)} or all")
     selected = list(specs) if "all" in names else [r for r in names if r in specs]
     for r in selected:
         if not (notebooks_dir / specs[r].notebook).is_file():
@@ -207,10 +237,15 @@ def plan_run(
     except ParameterError as exc:
         problems += exc.problems or [exc.message]
     problems += _check_model_ids(parameters, data_info.get("model_ids"))
+    differ: dict[str, Any] = {}
+    if parameters and not problems:
+        differ = parameters_differ(parameters, resolve_params(selected, {}, {}, specs=specs,
+                                                              data_defaults=assumptions))
     created_dt, reproducible = _created()
     scenario = next((p["scenario"] for p in parameters.values() if "scenario" in p), "run")
     stamp = created_dt.strftime("%Y%m%d-%H%M%S")
-    target, out_problems = _check_out(out, force, scenario, stamp)
+    name = _run_name(stamp, scenario, differ)
+    target, out_problems = _check_out(out, force, name)
     problems += out_problems
     if data_problems:
         raise InputError("the run was refused: nothing was written", data_problems + problems)
@@ -221,8 +256,9 @@ def plan_run(
         data=data_info, out=target, force=force,
         # kernels spend much of their start-up waiting, so up to 2 per core overlap well (docs/performance.md)
         jobs=min(jobs or 2 * (os.cpu_count() or 1), len(selected)) or 1,
-        timeout=float(timeout or DEFAULT_TIMEOUT_S), run_id=f"{stamp}_{scenario}",
+        timeout=float(timeout or DEFAULT_TIMEOUT_S), run_id=name,
         created=created_dt.isoformat().replace("+00:00", "Z"), reproducible=reproducible, engine=engine,
+        parameters_differ=differ,
     )
 
 
@@ -230,7 +266,8 @@ def plan_run(
 
 
 def build_jobs(plan: RunPlan, staging: Path, key_prefix: str = "") -> list[dict[str, Any]]:
-    header = {"scenario": "", "run_id": plan.run_id, "created": plan.created, "data_file": plan.data["label"]}
+    header = {"scenario": "", "run_id": plan.run_id, "created": plan.created,
+              "data_file": os.path.basename(str(plan.data["label"])), "data_sha256": str(plan.data.get("sha256", ""))}
     env = {k: os.environ[k] for k in ("SOURCE_DATE_EPOCH",) if k in os.environ}  # for workers elsewhere
     jobs = []
     for r in plan.reports:
@@ -268,6 +305,9 @@ def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) 
         "alliance_fin_version": __version__,
         "notebooks": notebook_hashes(plan),
         "parameters": {r: plan.parameters[r] for r in plan.reports},
+        # what differs from the defaults (empty for a default run): the folder's and run id's -<hash>
+        "parameters_differ": dict(plan.parameters_differ),
+        "parameters_hash": parameters_hash(plan.parameters_differ) if plan.parameters_differ else "",
         # the file name only (DESIGN section 2): a manifest should not leak the folders of the machine
         "data": {"path": os.path.basename(str(plan.data["path"])), "sha256": plan.data["sha256"],
                  "rows": plan.data["rows"]},

@@ -40,9 +40,29 @@ def test_timeline_counts_stacks_models_on_sale_by_member_and_marks_cuts():
     heights = {c.get_label(): [p.get_height() for p in c.patches] for c in ax.containers}
     # years 2020..2023
     assert heights == {"Renault": [1, 1, 2, 1], "Nissan": [0, 1, 0, 0], "other": [0, 0, 0, 1]}
-    cuts = [line for line in ax.get_lines() if line.get_label() == "models cut that year"]
-    assert len(cuts) == 1 and list(cuts[0].get_xdata()) == [2022] and list(cuts[0].get_ydata()) == [1]
+    cuts = [t for t in ax.texts if t.get_text().endswith(" cut")]  # a count over the bar, not a free mark
+    assert [(t.get_text(), t.xy) for t in cuts] == [("1 cut", (2022, 2.0))]
     assert "4 models" in ax.get_title()
+
+
+def _labels_px(ax) -> float:
+    """Tick-label height in pixels at the figure's dpi (points / 72 * dpi)."""
+    sizes = [t.get_fontsize() for t in ax.get_yticklabels()] or [0.0]
+    return min(sizes) / 72 * ax.figure.dpi
+
+
+def test_timeline_labels_are_readable_and_a_cut_at_launch_is_a_bar_not_a_lone_mark():
+    gantt = pd.DataFrame({
+        "label": ["Ren A", "Ren B (cut at launch)", "Nis C"], "member": ["Renault", "Renault", "Nissan"],
+        "start": [2018, 2022, 2019], "end": [2024, 2021, 2021], "cut_year": [np.nan, 2022.0, 2022.0]})
+    ax = plots.plot_timeline(gantt, start_year=2020, end_year=2025)
+    assert _labels_px(ax) >= 11  # about 7 px before (issue 15)
+    bars = [p for p in ax.patches if p.get_y() < 1.5 and p.get_y() > 0.5]  # row 1: the model cut at launch
+    assert len(bars) == 1 and bars[0].get_width() == 1 and bars[0].get_hatch() == "///"
+    assert any(t.get_text() == "cut at launch" for t in ax.texts)
+    marks = [line for line in ax.get_lines() if line.get_marker() == "x"]
+    assert [list(m.get_ydata()) for m in marks] == [[2]]  # only the model cut after it went on sale
+    plt.close(ax.figure)
 
 
 SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "small_lineup.csv"
@@ -70,7 +90,7 @@ def test_milestones_timeline_switches_to_counts_above_the_limit(n_extra, plot):
     assert ("one bar per model would be unreadable" in section.reading) == (plot == "plot_timeline_counts")
     ax = getattr(plots, plot)(report.tables["timeline"], **section.plot_kwargs)
     width, height = ax.figure.get_size_inches()
-    assert height <= 12  # the per-model chart grows 0.16 in per model; the counts chart does not
+    assert height <= 20  # the per-model chart grows 0.3 in per model (9 pt labels); the counts chart does not
 
 
 def test_packaged_lineup_timeline_counts_models():

@@ -18,6 +18,7 @@ PNG = base64.b64encode(
                   "0000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082")
 ).decode()
 EVIL = "<script>alert('x')</script>"
+DATA_PATH = "/home/analyst/private/line-up <v2> & co.csv"
 
 
 class Scan(HTMLParser):
@@ -88,7 +89,7 @@ def notebook() -> nbformat.NotebookNode:
 
 def render(nb, **kw) -> str:
     header = dict(title=f"Savings {EVIL}", scenario="base", run_id="20200101-000000_base",
-                  created="2020-01-01T00:00:00Z", data_file=f"data/{EVIL}.csv")
+                  created="2020-01-01T00:00:00Z", data_file=DATA_PATH, data_sha256="ab" * 32)
     header.update(kw)
     return build_html(nb, **header)
 
@@ -116,9 +117,18 @@ def test_header_fields_escaped(notebook):
     text = render(notebook)
     assert EVIL not in text
     joined = "".join(scan(text).text)
-    assert f"Savings {EVIL}" in joined and f"data/{EVIL}.csv" in joined
+    assert f"Savings {EVIL}" in joined
+    assert "line-up <v2> & co.csv" in joined and "line-up &lt;v2&gt; &amp; co.csv" in text  # the name, escaped
     for field in ("20200101-000000_base", "2020-01-01T00:00:00Z", "Scenario"):
         assert field in joined
+
+
+def test_header_shows_the_data_file_name_and_hash_never_its_path(notebook):
+    text = render(notebook)
+    assert "/home/analyst" not in text and "private/" not in text
+    assert "ab" * 32 in "".join(scan(text).text)
+    windows = render(notebook, data_file="C:\\Users\\me\\lineup.xlsx")
+    assert "Users\\" not in windows and "\\me\\" not in windows and "lineup.xlsx" in windows
 
 
 def test_table_of_contents_links_to_headings(notebook):
@@ -169,3 +179,56 @@ def test_index_page_links_and_escapes():
     assert hrefs == {"savings.xlsx", "savings.html", "savings.ipynb", "milestones.failed.ipynb"}
     joined = "".join(scan(text).text)
     assert "25.0%" in joined and "12,345.7" in joined and "yes" in joined
+
+
+def _savings_manifest(**extra) -> dict:
+    headline = {"net_savings_eur_m": 6891.3, "npv_savings_eur_m": 5828.9, "pre_plan_savings_eur_m": 16795.5,
+                "savings_pct": 0.055, "total_savings_eur_m": 7556.3, "total_savings_report_ccy_m": 6422.9}
+    return {
+        "run_id": "r1", "created": "2020-01-01T00:00:00Z", "alliance_fin_version": "0.1.0",
+        "parameters": {"savings": {"scenario": "base", "currency": "GBP"}},
+        "data": {"path": "lineup.csv", "sha256": "ab" * 32, "rows": 57},
+        "reports": {"savings": {"status": "ok", "seconds": 1.0, "headline": headline, "error": None,
+                                "outputs": {"savings.html": "0"}}},
+        **extra,
+    }
+
+
+def test_index_page_labels_in_registry_order_never_raw_keys():
+    from alliance_fin.registry import HEADLINE_LABELS, REPORT_SPECS
+
+    text = build_index_html(_savings_manifest(), titles={"savings": "Savings"}, data_label="/home/me/lineup.csv")
+    joined = "".join(scan(text).text)
+    for key in REPORT_SPECS["savings"].headline_keys:
+        assert f"{key}:" not in joined  # a key is only a tooltip
+    labels = [HEADLINE_LABELS[k].replace("report currency, m", "GBP m") for k in REPORT_SPECS["savings"].headline_keys]
+    positions = [joined.index(label) for label in labels]
+    assert positions == sorted(positions)  # total first, as the registry lists them (not alphabetical)
+    assert "Total savings in the window (GBP m)" in joined and "/home/me" not in text
+
+
+def test_index_page_links_the_pack_when_there_is_one(tmp_path: Path):
+    import json
+
+    from alliance_fin.run.html_export import write_index_html
+
+    (tmp_path / "manifest.json").write_text(json.dumps(_savings_manifest()), encoding="utf-8")
+    without = write_index_html(tmp_path).read_text(encoding="utf-8")
+    assert 'href="pack.pdf"' not in without
+    (tmp_path / "pack.pdf").write_bytes(b"%PDF-1.4\n")
+    with_pack = write_index_html(tmp_path).read_text(encoding="utf-8")
+    assert 'href="pack.pdf"' in with_pack
+
+
+def test_index_page_says_when_parameters_differ_from_the_defaults():
+    text = build_index_html(_savings_manifest(parameters_differ={"currency": "GBP", "max_saving_rate": 0.3}),
+                            titles={}, data_label="x.csv")
+    assert "differ from the defaults: currency=GBP, max_saving_rate=0.3" in "".join(scan(text).text)
+
+
+def test_index_page_in_eur_lists_the_total_once_and_explains_parameters():
+    manifest = _savings_manifest()
+    manifest["parameters"]["savings"] = {"scenario": "base", "currency": "EUR", "max_saving_rate": 0.4}
+    joined = "".join(scan(build_index_html(manifest, titles={}, data_label="x.csv")).text)
+    assert joined.count("Total savings in the window (EUR m)") == 1
+    assert "cap on a model's development saving" in joined

@@ -68,7 +68,7 @@ def kernel_tmp(monkeypatch):
 @pytest.mark.parametrize(
     "reports, options, error, expected",
     [
-        (["nope"], {}, ParameterError, "unknown report(s) nope"),
+        (["nope"], {}, ParameterError, "unknown report nope"),
         (["ok"], {"overrides": ["factor=abc"]}, ParameterError, "factor (-p): value 'abc'"),
         (["ok"], {"overrides": ["factor=11"]}, ParameterError, "expected number from 0 to 10"),
         (["fails"], {"overrides": ["factor=1"]}, ParameterError, "no selected report (fails) declares it"),
@@ -95,7 +95,7 @@ def test_all_problems_in_one_refusal(tmp_path):
     with pytest.raises(InputError) as info:
         run(["ok", "nope"], params_file=str(params), data=str(tmp_path / "x.csv"), jobs=0)
     text = info.value.report()
-    for part in ("x.csv: not found", "unknown report(s) nope", "line 2", "--jobs 0"):
+    for part in ("x.csv: not found", "unknown report nope", "line 2", "--jobs 0"):
         assert part in text
     assert tree(tmp_path) == ["p.yaml"]
 
@@ -174,7 +174,8 @@ def test_bundle_contents(bundle):
 def test_manifest(bundle):
     manifest = json.loads((bundle.out / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest) >= {"run_id", "created", "alliance_fin_version", "parameters", "data", "reports"}
-    assert manifest["created"] == "2020-09-13T12:26:40Z" and manifest["run_id"] == "20200913-122640_base"
+    assert manifest["created"] == "2020-09-13T12:26:40Z"
+    assert manifest["run_id"] == "20200913-122640_base-" + runner.parameters_hash({"factor": 2.5})
     assert set(manifest["data"]) == {"path", "sha256", "rows"} and len(manifest["data"]["sha256"]) == 64
     assert manifest["parameters"]["ok"]["factor"] == 2.5
     ok = manifest["reports"]["ok"]
@@ -280,3 +281,44 @@ def test_ctrl_c_kills_kernels_and_removes_staging(tmp_path):
         if proc.poll() is None:
             proc.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- the folder says when the parameters are not the defaults (issue 15) -------------------------
+
+
+@pytest.mark.parametrize(("overrides", "differ"), [
+    pytest.param([], {}, id="defaults-no-hash"),
+    pytest.param(["scenario=low"], {}, id="scenario-alone-is-a-label"),
+    pytest.param(["factor=2", "currency=gbp"], {"currency": "GBP", "factor": 2.0}, id="two-differ"),
+    pytest.param(["factor=1.0"], {}, id="default-value-given"),
+])
+def test_folder_and_run_id_name_differing_parameters(tmp_path, monkeypatch, overrides, differ):
+    monkeypatch.setattr(runner.paths, "REPORTS_DIR", tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    plan = runner.plan_run(["ok"], overrides=overrides, specs=SPECS, notebooks_dir=FIXTURES)
+    scenario = "low" if "scenario=low" in overrides else "base"
+    assert plan.parameters_differ == differ
+    expected = f"20200913-122640_{scenario}" + (f"-{runner.parameters_hash(differ)}" if differ else "")
+    assert plan.out == tmp_path / expected and plan.run_id == expected
+    assert list(tmp_path.iterdir()) == []  # planning writes nothing
+
+
+def test_parameters_hash_is_short_and_depends_on_the_values():
+    a = runner.parameters_hash({"currency": "GBP", "max_saving_rate": 0.3})
+    assert len(a) == 8 and a == runner.parameters_hash({"max_saving_rate": 0.3, "currency": "GBP"})
+    assert a != runner.parameters_hash({"currency": "GBP", "max_saving_rate": 0.35})
+
+
+def test_manifest_records_what_differs(tmp_path):
+    out = tmp_path / "b"
+    run(["ok"], out=str(out), overrides=["factor=3"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters_differ"] == {"factor": 3.0}
+    assert manifest["parameters_hash"] == runner.parameters_hash({"factor": 3.0})
+    assert "differ from the defaults: factor=3.0" in (out / "index.html").read_text()
+
+
+def test_a_mistyped_report_gets_a_did_you_mean(tmp_path):
+    with pytest.raises(ParameterError) as err:
+        runner.plan_run(["okay"], out=str(tmp_path / "x"), specs=SPECS, notebooks_dir=FIXTURES)
+    assert "unknown report okay (did you mean ok?)" in " ".join(err.value.problems)
