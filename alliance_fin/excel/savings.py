@@ -362,9 +362,9 @@ def write_savings_workbook(path: str | Path, report: Report, *, run_info: Mappin
         rate = library["total_savings_report_ccy_m"] / library["total_savings_eur_m"] \
             if library.get("total_savings_eur_m") else 1.0
         extra += extra_sheets.write_sensitivity(book, tables["sensitivity"], rate)
-        labels = report.inputs.assumptions.get("description", {})
-        extra_sheets.write_tornado(book, tables["tornado"], dict(labels) if len(labels) else {},
-                                   str(report.parameters.get("currency", "EUR")).upper())
+        labels = dict(zip(tables["tornado"]["key"], tables["tornado"]["assumption"], strict=True))
+        extra_sheets.write_tornado(book, results["tornado"], labels,
+                                   str(report.parameters.get("currency", "EUR")).upper(), rate)
         return _checks(book, library, members, years) + extra
 
     return write_workbook(path, report, run_info=run_info, build_sheets=build)

@@ -126,8 +126,14 @@ def write_sensitivity(book: Book, grid: pd.DataFrame, rate: float) -> list[Check
              Formula(f"SUM('Sensitivity'!$B$2:${end}${last})/fx_rate"))]
 
 
-def write_tornado(book: Book, tornado: pd.DataFrame, labels: Mapping[str, str], currency: str) -> None:
-    """Sheet 'Tornado': the library's one-at-a-time moves, fixed values (see the sheet's note)."""
+def write_tornado(book: Book, tornado: pd.DataFrame, labels: Mapping[str, str], currency: str,
+                  rate: float = 1.0) -> None:
+    """Sheet 'Tornado': the library's one-at-a-time moves, fixed values (see the sheet's note).
+
+    ``tornado`` is the engine's frame (:func:`alliance_fin.engines.sensitivity.calc_tornado`:
+    ``key``, ``base``, ``low_value``, ``high_value``, ``total_low_eur_m``, ``total_high_eur_m``,
+    ``range_eur_m``); ``labels`` readable names by key; ``rate`` report currency per EUR.
+    """
     ws = book.sheet("Tornado")
     book.describe(ws, "What moves the total: each assumption 20% down and up, the ten widest (fixed library "
                       "values, not formulas)")
@@ -142,8 +148,8 @@ def write_tornado(book: Book, tornado: pd.DataFrame, labels: Mapping[str, str], 
         book.put(ws, i, 2, key)
         for j, value in enumerate((rec.base, rec.low_value, rec.high_value), start=3):
             book.put(ws, i, j, float(value), fmt="General")
-        book.put(ws, i, 6, float(rec.total_low), fmt="eur_m")
-        book.put(ws, i, 7, float(rec.total_high), fmt="eur_m")
+        book.put(ws, i, 6, float(rec.total_low_eur_m) * rate, fmt="eur_m")
+        book.put(ws, i, 7, float(rec.total_high_eur_m) * rate, fmt="eur_m")
         book.put(ws, i, 8, float(rec.range_eur_m), fmt="eur_m")
     note = len(tornado) + 3
     book.put(ws, note, 1, "Fixed figures: " + book.fixed["Tornado"] + ".", style="note")

@@ -155,9 +155,9 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
 
     grid = conv(sensitivity.calc_sensitivity_grid(lineup, values, start_year=start_year, end_year=end_year,
                                                   baseline=baseline, plan_year=plan_year))
-    tornado = sensitivity.calc_tornado(lineup, values, start_year=start_year, end_year=end_year,
-                                       baseline=baseline, plan_year=plan_year).head(10)
-    tornado = build_tornado_table(tornado, inputs.assumptions, rate)
+    tornado_eur = sensitivity.calc_tornado(lineup, values, start_year=start_year, end_year=end_year,
+                                           baseline=baseline, plan_year=plan_year).head(10)
+    tornado = build_tornado_table(tornado_eur, inputs.assumptions, rate)
 
     window = by_year.groupby("model_id", sort=False)[["saving_eur_m", "standalone_saving_eur_m"]].sum()
     model_table = models.reset_index()[["model_id", "member", "model_name", "family_id", "role", "scheme",
@@ -280,7 +280,7 @@ def build_savings_report(*, data_path: str | Path | None = None, scenario: str =
     checks["by_member"] = {str(k): float(v) for k, v in by_year.groupby("member")["saving_eur_m"].sum().items()}
     checks["by_year"] = {int(k): float(v) for k, v in by_year.groupby("year")["saving_eur_m"].sum().items()}
     results = {"model_savings": models, "by_year": by_year, "checks": checks, "savings": result,
-               "trimmed": False}
+               "tornado": tornado_eur, "trimmed": False}
     add_provenance("savings", inputs, tables, sections)
     return Report("savings", inputs, {k: float(v) for k, v in hl.items()}, tables,
                   results, sections)
