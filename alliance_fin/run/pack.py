@@ -49,6 +49,24 @@ _RIGHT_FOOTER_RE = re.compile(r"(<oddFooter>(?:(?!</oddFooter>).)*?)(?<!&amp;)&a
                               re.S)
 
 
+def _fit_to_width(sheet_xml: str) -> str:
+    """A sheet's print set-up scaled to one page width (as many pages down as it needs).
+
+    The workbook itself prints wide sheets at 100% across several pages, which suits a user
+    printing one sheet; in the pack a summary sheet must read page by page, so it is fitted.
+    """
+    text = re.sub(r'\s(fitToWidth|fitToHeight|scale)="[^"]*"', "", sheet_xml)
+    text = text.replace("<pageSetup ", '<pageSetup fitToWidth="1" fitToHeight="0" ', 1)
+    if "<pageSetUpPr" in text:
+        text = re.sub(r"<pageSetUpPr([^>]*?)/>", lambda m: "<pageSetUpPr" + re.sub(r'\sfitToPage="[^"]*"', "", m.group(1))
+                      + ' fitToPage="1"/>', text, count=1)
+    elif "<sheetPr>" in text or "<sheetPr " in text:
+        text = re.sub(r"<sheetPr([^>]*)>", r'<sheetPr\1><pageSetUpPr fitToPage="1"/>', text, count=1)
+    elif "<sheetPr/>" in text:
+        text = text.replace("<sheetPr/>", '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>', 1)
+    return text
+
+
 def _summary_copy(xlsx: Path, target: Path) -> list[str]:
     """Copy ``xlsx`` with every non-summary sheet hidden (LibreOffice prints visible sheets only).
 
@@ -79,7 +97,7 @@ def _summary_copy(xlsx: Path, target: Path) -> list[str]:
                 elif item.filename.startswith("xl/worksheets/sheet") and item.filename.endswith(".xml"):
                     text = data.decode("utf-8")
                     text = re.sub(r'\stabSelected="1"', "", text)
-                    data = _RIGHT_FOOTER_RE.sub(r"\1\2", text).encode("utf-8")
+                    data = _fit_to_width(_RIGHT_FOOTER_RE.sub(r"\1\2", text)).encode("utf-8")
                 dst.writestr(item, data)
     return keep
 
