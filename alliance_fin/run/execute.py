@@ -14,24 +14,20 @@ import json
 import math
 import os
 import subprocess
-import sys
 import time
 import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
-# Keep nbformat's import cheap: see the same line in alliance_fin.run.html_export (rfc3987_syntax, ~2.4 s).
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+import nbformat
+import papermill
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from papermill.exceptions import PapermillExecutionError
 
-import nbformat  # noqa: E402
-import papermill  # noqa: E402
-from jupyter_client.manager import AsyncKernelManager  # noqa: E402
-from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
-from papermill.exceptions import PapermillExecutionError  # noqa: E402
-
-from alliance_fin.files import write_atomic  # noqa: E402
-from alliance_fin.run.html_export import write_html  # noqa: E402
+from alliance_fin.files import write_atomic
+from alliance_fin.run.html_export import write_html
 
 __all__ = ["IPCKernelManager", "KERNEL_DIR_ENV", "run_report_job"]
 
