@@ -94,6 +94,23 @@ def render(nb, **kw) -> str:
     return build_html(nb, **header)
 
 
+def test_same_document_as_nbconvert_without_its_soup_pass(notebook, monkeypatch):
+    """ReportExporter skips HTMLExporter's BeautifulSoup pass; the DOM must not change."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from alliance_fin.run import html_export
+
+    ours = render(notebook)
+    exporter = html_export.get_exporter()
+    monkeypatch.setattr(exporter, "from_notebook_node",
+                        lambda nb, resources=None, **kw: HTMLExporter.from_notebook_node(exporter, nb, resources, **kw))
+    theirs = render(notebook)
+    assert str(BeautifulSoup(ours, "html.parser")) == str(BeautifulSoup(theirs, "html.parser"))
+    assert 'alt="No description has been provided for this image"' in ours
+    assert ours.count('tabindex="0"') == theirs.count('tabindex="0"') > 0
+
+
 def test_no_code_no_prompts_no_stderr(notebook):
     text = render(notebook)
     assert "SECRET_INPUT_CODE" not in text and "scenario = " not in text
