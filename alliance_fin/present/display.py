@@ -30,7 +30,9 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.core.pylabtools import print_figure
 from IPython.display import HTML, Markdown, display
+from matplotlib.figure import Figure
 from pandas.io.formats.style import Styler
 
 from alliance_fin.present import plots
@@ -38,8 +40,8 @@ from alliance_fin.present.report import Report
 from alliance_fin.present.units import format_rate, format_value
 from alliance_fin.registry import label
 
-__all__ = ["MAX_ROWS", "column_unit", "format_rate", "format_table", "format_value", "section_tables_html",
-           "show"]
+__all__ = ["MAX_ROWS", "column_unit", "display_figure", "format_rate", "format_table", "format_value",
+           "section_tables_html", "show"]
 
 MAX_ROWS = 60  # longer tables are cut in the HTML (the workbook holds every row)
 PERCENT_HINTS = ("share", "rate", "pct")
@@ -262,5 +264,18 @@ def show(report: Report, section: str) -> None:
         if "currency" in plot.__code__.co_varnames:
             kwargs.setdefault("currency", report.currency)
         ax = plot(data, **kwargs)
-        display(ax.figure)
+        display_figure(ax.figure)
         plt.close(ax.figure)
+
+
+def display_figure(fig: Figure) -> None:
+    """Display ``fig`` as a PNG of exactly its size (one render).
+
+    IPython's inline backend prints figures with ``bbox_inches="tight"``, which lays the figure
+    out and draws it once more to find its bounds; the report's figures use constrained layout,
+    which already fits them to their size, so that second pass (a quarter of a chart's time)
+    changes nothing worth it. The output is the inline backend's: a PNG and the figure's text.
+    """
+    png = print_figure(fig, "png", bbox_inches=None, base64=True)
+    if png:
+        display({"image/png": png, "text/plain": repr(fig)}, raw=True)

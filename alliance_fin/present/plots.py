@@ -6,6 +6,8 @@ them; nothing here saves or shows a figure. Units and sources go in the titles a
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -34,9 +36,11 @@ def _money(unit: str) -> FuncFormatter:
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-def _note(ax: Axes, text: str = SOURCE_NOTE) -> None:
-    # supxlabel gets its own space under constrained layout, so it never overlaps tick labels
-    ax.figure.supxlabel(text, x=0.01, ha="left", fontsize=8, color="#666666")
+def _note(ax: Axes, text: str = SOURCE_NOTE, fontsize: float = 8) -> None:
+    # supxlabel gets its own space under constrained layout, so it never overlaps tick labels;
+    # wrapped to the figure's width (about 0.55 em per character), so it is never cut at the edge
+    width = int(ax.figure.get_figwidth() * 72 / (fontsize * 0.55))
+    ax.figure.supxlabel(textwrap.fill(text, width), x=0.01, ha="left", fontsize=fontsize, color="#666666")
 
 
 def plot_savings_by_member(by_member: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
@@ -170,7 +174,7 @@ def plot_tornado(tornado: pd.DataFrame, *, currency: str = "EUR", base: float | 
     names = data["assumption"] if "assumption" in data.columns else data["key"]
     ax.set_yticks(range(len(data)), names, fontsize=9)
     ax.xaxis.set_major_formatter(_money(currency))
-    ax.set_xlabel(f"Savings in the window, {currency} m (light: assumption -20%, dark: +20%)")
+    ax.set_xlabel(f"Savings in the window, {currency} m\n(light: assumption -20%, dark: +20%)")
     ax.set_title("What moves the total most")
     return ax
 
@@ -218,10 +222,11 @@ def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
             ax.scatter([rec.year], [rec.actual], s=30, color=STATUS_COLORS.get(rec.status, color), zorder=6)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("year")
+    ax.set_xlabel("")
     ax.set_ylabel("share")
     ax.set_title("Shares against the straight path to each target (star = target)")
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    # below the axes, where it cannot cover a line (constrained layout counts it in the axes' bounds)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=7, frameon=False)
     _note(ax, "Dot colour = status (green met/on track, amber at risk, red missed). " + SOURCE_NOTE)
     return ax
 

@@ -97,3 +97,37 @@ def test_packaged_lineup_timeline_counts_models():
     report = af.build_milestones_report()
     assert len(report.tables["timeline"]) > TIMELINE_MAX_MODELS
     assert report.sections["timeline"].plot == "plot_timeline_counts"
+
+
+def _report_figures():
+    """Every chart of every report on the packaged data, drawn as ``show`` draws it."""
+    from alliance_fin.registry import REPORT_SPECS
+
+    for name, spec in REPORT_SPECS.items():
+        report = spec.build_function()()
+        for key, sec in report.sections.items():
+            if sec.plot is None:
+                continue
+            names = sec.table if isinstance(sec.table, tuple) else (sec.table,) if sec.table else ()
+            kwargs = dict(sec.plot_kwargs)
+            plot = getattr(plots, sec.plot)
+            if "currency" in plot.__code__.co_varnames:
+                kwargs.setdefault("currency", report.currency)
+            yield f"{name}:{key}", plot(report.tables[sec.plot_table or names[0]], **kwargs).figure
+
+
+def test_every_chart_fits_its_figure():
+    """The PNG is the figure at its own size (no tight bounding box, see display_figure), so what
+    ``bbox_inches="tight"`` would have added, a title, label, note or legend reaching past the
+    edge, must not exist: the figure's tight bounds lie within the figure."""
+    checked = 0
+    for where, fig in _report_figures():
+        fig.canvas.draw()
+        tight = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
+        w, h = fig.get_size_inches()
+        slack = 1.5 / fig.dpi  # a pixel and a half
+        assert tight.x0 >= -slack and tight.y0 >= -slack and tight.x1 <= w + slack and tight.y1 <= h + slack, (
+            f"{where}: drawn content spans {tight} in a {w} x {h} in figure")
+        plt.close(fig)
+        checked += 1
+    assert checked >= 10
