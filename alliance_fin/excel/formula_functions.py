@@ -7,6 +7,7 @@ text compares without regard to case, an empty cell is 0, "" or FALSE as the oth
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,8 +142,23 @@ def broadcast(op: str, a: Any, b: Any) -> Any:
             return Arr([NA] * n, shape.rows, shape.cols)
         xs = a if isinstance(a, Arr) else [a] * n
         ys = b if isinstance(b, Arr) else [b] * n
+        fast = _NUMERIC_OPS.get(op)
+        if fast is not None and _all_numbers(xs) and _all_numbers(ys) and not (op == "/" and 0 in ys):
+            # plain numbers: the operator itself, without arith's coercions (the same results)
+            return Arr([fast(x, y) for x, y in zip(xs, ys)], shape.rows, shape.cols)
         return Arr([arith(op, x, y) for x, y in zip(xs, ys)], shape.rows, shape.cols)
     return arith(op, a, b)
+
+
+_NUMERIC_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "=": operator.eq, "<>": operator.ne, "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge,
+}
+
+
+def _all_numbers(values: list) -> bool:
+    """Every value an int or float (a bool, text, empty cell or error needs arith's rules)."""
+    return all(type(v) is float or type(v) is int for v in values)
 
 
 # ----------------------------------------------------------------------------- criteria
