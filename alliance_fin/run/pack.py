@@ -241,6 +241,11 @@ def write_pack(folder: str | Path, out: str | Path | None = None) -> Path:
             data = merge_parts(parts, title=f"Alliance reports - run {bundle.run_id}")
         except Exception as err:  # a PDF from Chromium or LibreOffice pypdf cannot read
             raise ReportError(f"merging the pack failed: {err}") from err
-        return write_atomic(target, data)
+        written = write_atomic(target, data)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if written.resolve() == (bundle.folder / "pack.pdf").resolve():
+        from alliance_fin.run.html_export import write_index_html
+
+        write_index_html(bundle.folder)  # the bundle's index page now links pack.pdf
+    return written

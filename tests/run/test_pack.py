@@ -4,7 +4,7 @@ The slow tests run every report once (module fixture), print each HTML report as
 does, and as it is (its own print stylesheet), and measure it in headless Chromium under print
 media (``tests/chromium.py``); print each report file to PDF with headless Chromium and check no
 column is cut off; then make the pack and read it back with pypdf: A4 landscape, every page
-numbered, a bookmark per report.
+numbered, a bookmark per report, and the bundle's index page linking it.
 """
 
 from __future__ import annotations
@@ -208,9 +208,11 @@ def test_a_report_printed_to_pdf_keeps_every_table_whole(bundle, tmp_path, repor
 
 @pytest.mark.slow
 def test_pack_is_a4_landscape_numbered_and_bookmarked(bundle, capsys):
+    assert 'href="pack.pdf"' not in (bundle / "index.html").read_text(encoding="utf-8")
     assert main(["pack", str(bundle)]) == 0
     pack = bundle / "pack.pdf"
     assert f"wrote {pack}" in capsys.readouterr().out
+    assert 'href="pack.pdf"' in (bundle / "index.html").read_text(encoding="utf-8")  # the index links it
     reader = PdfReader(pack)
     total = len(reader.pages)
     assert total > 1 + len(REPORTS)
