@@ -111,3 +111,18 @@ def evaluate_in_print_layout(html: Path, expression: str) -> Any:
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def print_to_pdf(html: Path, pdf: Path, timeout: float = 180) -> Path:
+    """Print ``html`` to ``pdf`` as a user's headless Chromium does: no stylesheet added, default header and footer."""
+    profile = tempfile.mkdtemp(prefix="af-test-chromium-")
+    try:
+        subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--no-first-run", f"--user-data-dir={profile}", f"--print-to-pdf={pdf}",
+                        html.resolve().as_uri()],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout, check=False)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    if not pdf.is_file() or pdf.stat().st_size == 0:
+        pytest.fail(f"Chromium wrote no PDF of {html}")
+    return pdf

@@ -161,7 +161,7 @@ def _normalise_zip(data: bytes, when: datetime,
                         rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)", rf"\g<1>{stamp}\g<2>", text
                     )
                 body = text.encode("utf-8")
-            elif cached and info.filename in cached:
+            elif cached and cached.get(info.filename):  # a sheet without formulas is copied as it is
                 body = add_cached_values(body.decode("utf-8"), cached[info.filename]).encode("utf-8")
             entry = zipfile.ZipInfo(info.filename, date_time=date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED

@@ -251,7 +251,15 @@ class _Evaluator:
         key = (where, row1, col1, row2, col2)
         arr = self.ranges.get(key)
         if arr is None:
-            values = [self.cell(where, r, c) for r in range(row1, row2 + 1) for c in range(col1, col2 + 1)]
+            # a constant cell inline, a formula cell through cell(): a 10,000-row column of
+            # constants (the sweep's grid) costs one dict look-up a cell, not a call
+            cells = self.cells[where]
+            values = []
+            for r in range(row1, row2 + 1):
+                for c in range(col1, col2 + 1):
+                    found = cells.get((r, c))
+                    values.append(None if found is None else found.value if found.data_type != "f"
+                                  else self.cell(where, r, c))
             arr = self.ranges[key] = Arr(values, row2 - row1 + 1, col2 - col1 + 1)
         return arr
 
@@ -303,9 +311,8 @@ def evaluate_workbook(wb: Workbook) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for ws in wb.worksheets:
             sheet: dict[str, Any] = {}
-            for (row, col), c in sorted(ev.cells[ws.title].items()):
-                if c.data_type == "f":
-                    sheet[c.coordinate] = ev.cell(ws.title, row, col)
+            for (row, col), c in sorted(item for item in ev.cells[ws.title].items() if item[1].data_type == "f"):
+                sheet[c.coordinate] = ev.cell(ws.title, row, col)
             out[ws.title] = sheet
         return out
     finally:

@@ -1,12 +1,12 @@
 """``alliance-fin pack``: one print-ready A4 landscape PDF of a run bundle.
 
 The pack is a cover (scenario, parameters, data file and hash, run id), then per report its
-HTML page printed by headless Chromium with ``templates/html/alliance/print.css`` and its
-workbook's summary sheets printed by LibreOffice. pypdf merges the parts, adds one bookmark per
-report and stamps ``Page n of N`` on every page (one count over the whole pack). Everything is
-made in a private temporary folder; only the finished PDF is moved into place
-(:func:`alliance_fin.files.write_atomic`). Missing programs or a folder that is no bundle are
-refused (exit 2) before anything is written.
+HTML page printed by headless Chromium (with ``templates/html/alliance/print.css``, which the
+report template already puts in every report's head) and its workbook's summary sheets printed
+by LibreOffice. pypdf merges the parts, adds one bookmark per report and stamps ``Page n of N``
+on every page (one count over the whole pack). Everything is made in a private temporary
+folder; only the finished PDF is moved into place (:func:`alliance_fin.files.write_atomic`).
+Missing programs or a folder that is no bundle are refused (exit 2) before anything is written.
 """
 
 from __future__ import annotations
@@ -103,8 +103,16 @@ def _summary_copy(xlsx: Path, target: Path) -> list[str]:
 
 
 def print_copy(report_html: Path, target: Path, css: str) -> Path:
-    """A copy of a report page with the print stylesheet in its head (the report file is untouched)."""
+    """A copy of a report page with the print stylesheet in its head (the report file is untouched).
+
+    A report rendered by the current template already holds the stylesheet (``<style
+    media="print">``, the same file): it is copied as it is, so the pack prints exactly what a
+    browser prints. Only a page without these rules (a bundle written before) gets ``css`` added.
+    """
     text = report_html.read_text(encoding="utf-8")
+    if css.strip() in text:
+        target.write_text(text, encoding="utf-8")
+        return target
     style = f'<style media="print">\n{css}\n</style>\n'
     head_end = text.lower().rfind("</head>")
     text = text[:head_end] + style + text[head_end:] if head_end >= 0 else style + text
@@ -233,6 +241,11 @@ def write_pack(folder: str | Path, out: str | Path | None = None) -> Path:
             data = merge_parts(parts, title=f"Alliance reports - run {bundle.run_id}")
         except Exception as err:  # a PDF from Chromium or LibreOffice pypdf cannot read
             raise ReportError(f"merging the pack failed: {err}") from err
-        return write_atomic(target, data)
+        written = write_atomic(target, data)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if written.resolve() == (bundle.folder / "pack.pdf").resolve():
+        from alliance_fin.run.html_export import write_index_html
+
+        write_index_html(bundle.folder)  # the bundle's index page now links pack.pdf
+    return written

@@ -11,7 +11,9 @@ report's ``build_<report>_report(...).headline``, once per distinct set of its o
 the line-up reused in memory.
 
 Writes ``sweep.csv``, ``sweep.json``, ``index.html``, ``sweep.xlsx`` (a scenario picker: choose a
-scenario, its parameters and figures follow by INDEX/MATCH over the grid sheet) and
+scenario, its parameters and figures follow by INDEX/MATCH over the grid sheet; built with
+:class:`~alliance_fin.excel.core.Book`, so every formula cell carries the value LibreOffice computes
+and a viewer without a calculation engine shows the first scenario's figures) and
 ``sweep.html`` (a heatmap per pair of swept parameters).
 """
 

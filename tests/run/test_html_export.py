@@ -130,6 +130,18 @@ def test_self_contained_with_embedded_figure(notebook):
     assert imgs and all(a["src"].startswith("data:image/png;base64,") for a in imgs)
 
 
+def test_report_carries_the_print_stylesheet_verbatim(notebook):
+    """Printed from a browser, the report gets the pack's print rules: one file, in its own head."""
+    from alliance_fin.run.pack import PRINT_CSS
+
+    text = render(notebook)
+    css = PRINT_CSS.read_text(encoding="utf-8").strip()
+    head = text[:text.index("</head>")]
+    start = head.index('<style media="print">')
+    assert head.index(css, start) < head.index("</style>", start)  # inside that element, unchanged
+    assert text.count(css) == 1 and "@page { size: A4 landscape" in css
+
+
 def test_header_fields_escaped(notebook):
     text = render(notebook)
     assert EVIL not in text

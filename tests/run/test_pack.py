@@ -1,19 +1,24 @@
 """``alliance-fin pack``: refusals (exit 2, nothing written) and the printed pack itself.
 
 The slow tests run every report once (module fixture), print each HTML report as the pack
-does and measure it in headless Chromium under print media (``tests/chromium.py``), then make
-the pack and read it back with pypdf: A4 landscape, every page numbered, a bookmark per report.
+does, and as it is (its own print stylesheet), and measure it in headless Chromium under print
+media (``tests/chromium.py``); print each report file to PDF with headless Chromium and check no
+column is cut off; then make the pack and read it back with pypdf: A4 landscape, every page
+numbered, a bookmark per report, and the bundle's index page linking it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import unicodedata
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from chromium import WIDE_TABLES_JS, evaluate_in_print_layout  # tests/chromium.py
+from chromium import WIDE_TABLES_JS, evaluate_in_print_layout, print_to_pdf  # tests/chromium.py
 from pypdf import PdfReader
 
 from alliance_fin.cli import main
@@ -77,6 +82,27 @@ def test_not_a_bundle_exits_2_and_writes_nothing(tmp_path, capsys, make):
     assert (sorted(os.listdir(folder)) if folder.is_dir() else None) == before
 
 
+def _without_print_rules(page: Path, target: Path) -> Path:
+    """A copy of a report page with its print stylesheet taken out (what pages looked like before)."""
+    text, n = re.subn(r'<style media="print">.*?</style>', "", page.read_text(encoding="utf-8"), flags=re.S)
+    assert n == 1
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def test_print_copy_adds_the_stylesheet_only_to_a_page_without_it(tmp_path):
+    css = PRINT_CSS.read_text(encoding="utf-8")
+    old = tmp_path / "old.html"
+    old.write_text("<html><head><title>x</title></head><body><table></table></body></html>", encoding="utf-8")
+    copied = print_copy(old, tmp_path / "old.print.html", css).read_text(encoding="utf-8")
+    assert copied.count(css.strip()) == 1 and copied.index(css.strip()) < copied.index("</head>")
+    current = tmp_path / "current.html"
+    current.write_text(f'<html><head><style media="print">\n{css}\n</style></head><body></body></html>',
+                       encoding="utf-8")
+    assert print_copy(current, tmp_path / "current.print.html", css).read_text(encoding="utf-8") \
+        == current.read_text(encoding="utf-8")  # the report's own rules, not a second copy
+
+
 def test_out_must_be_a_pdf_in_an_existing_folder(tmp_path, capsys):
     bundle = _fake_bundle(tmp_path / "run")
     assert main(["pack", str(bundle), "--out", str(tmp_path / "pack.txt")]) == 2
@@ -103,16 +129,90 @@ def test_no_table_wider_than_the_printable_page(bundle, tmp_path, report):
 
 
 @pytest.mark.slow
-def test_the_report_pages_alone_would_be_too_wide(bundle):
+@pytest.mark.parametrize("report", REPORTS)
+def test_a_report_printed_from_the_browser_fits_the_page(bundle, report):
+    """The report itself, as a user opens and prints it (no pack): its own print rules apply."""
+    page = bundle / f"{report}.html"
+    assert PRINT_CSS.read_text(encoding="utf-8").strip() in page.read_text(encoding="utf-8")
+    assert evaluate_in_print_layout(page, "document.querySelectorAll('table').length") > 0
+    assert evaluate_in_print_layout(page, WIDE_TABLES_JS) == []
+
+
+@pytest.mark.slow
+def test_the_report_pages_without_their_print_rules_would_be_too_wide(bundle, tmp_path):
     """The measurement can fail: without the print stylesheet the line-up tables overflow the page."""
-    assert evaluate_in_print_layout(bundle / "savings.html", WIDE_TABLES_JS) != []
+    page = _without_print_rules(bundle / "savings.html", tmp_path / "savings.html")
+    assert evaluate_in_print_layout(page, WIDE_TABLES_JS) != []
+
+
+class _RowEnds(HTMLParser):
+    """The text of the last cell of every table row."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th") and self.rows:
+            self._cell = []
+            self.rows[-1].append(self._cell)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _flat(text: str) -> str:
+    """Text without spaces, line breaks, hyphens or ligatures (a PDF's text wraps and hyphenates)."""
+    return re.sub(r"[\s\-\u00ad\u2010]", "", unicodedata.normalize("NFKC", text))
+
+
+def _cut_cells(page: Path, pdf: Path) -> tuple[int, list[str]]:
+    """(cells checked, cells missing): the short last cell of every table row must be in the PDF's text.
+
+    Chromium draws nothing past the page edge, so a cut table loses its right-hand columns from
+    the PDF; short cells (figures, headings) come out whole whatever the wrapping.
+    """
+    parser = _RowEnds()
+    parser.feed(page.read_text(encoding="utf-8"))
+    ends = [_flat("".join(row[-1])) for row in parser.rows if row]
+    ends = [e for e in ends if 0 < len(e) <= 24]
+    text = "".join(_flat(p.extract_text()) for p in PdfReader(pdf).pages)
+    return len(ends), [e for e in ends if e not in text]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("report", REPORTS)
+def test_a_report_printed_to_pdf_keeps_every_table_whole(bundle, tmp_path, report):
+    """``chromium --headless --print-to-pdf`` of the report file: A4 landscape, no column cut off."""
+    page = bundle / f"{report}.html"
+    pdf = print_to_pdf(page, tmp_path / f"{report}.pdf")
+    reader = PdfReader(pdf)
+    assert len(reader.pages) > 1
+    for page_obj in reader.pages:
+        assert (round(float(page_obj.mediabox.width)), round(float(page_obj.mediabox.height))) == A4_LANDSCAPE_PT
+    checked, missing = _cut_cells(page, pdf)
+    assert checked >= 20 and missing == []
+    if report == "savings":  # the check can fail: the same page without its print rules loses columns
+        bare = _without_print_rules(page, tmp_path / "bare.html")
+        checked_bare, missing_bare = _cut_cells(bare, print_to_pdf(bare, tmp_path / "bare.pdf"))
+        assert checked_bare == checked and len(missing_bare) >= 10
 
 
 @pytest.mark.slow
 def test_pack_is_a4_landscape_numbered_and_bookmarked(bundle, capsys):
+    assert 'href="pack.pdf"' not in (bundle / "index.html").read_text(encoding="utf-8")
     assert main(["pack", str(bundle)]) == 0
     pack = bundle / "pack.pdf"
     assert f"wrote {pack}" in capsys.readouterr().out
+    assert 'href="pack.pdf"' in (bundle / "index.html").read_text(encoding="utf-8")  # the index links it
     reader = PdfReader(pack)
     total = len(reader.pages)
     assert total > 1 + len(REPORTS)

@@ -1,4 +1,4 @@
-"""`sweep --headlines-only`: the batch path for savings equals the builder exactly; the fallback."""
+"""`sweep --headlines-only`: the batch path for savings equals the builder exactly; the fallback; sweep.xlsx cached values."""
 
 from __future__ import annotations
 
@@ -91,3 +91,74 @@ def test_a_large_sweep_writes_the_same_workbook_from_a_second_process(tmp_path, 
         return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
     assert cells(tmp_path / "one") == cells(tmp_path / "two")
     assert (tmp_path / "one" / "sweep.csv").read_bytes() == (tmp_path / "two" / "sweep.csv").read_bytes()
+
+
+# -- sweep.xlsx: cached values a viewer without a calculation engine reads -----------------------
+_FORMULA_CELL_RE = r'<c r="([A-Z]+[0-9]+)"[^>]*><f>[^<]*</f>(<v>[^<]*</v>|<v\s*/>)?</c>'
+
+
+@pytest.fixture(scope="module")
+def picker_sweep(tmp_path_factory):
+    """A headline sweep of savings and milestones (numbers, text and booleans) on the default data."""
+    from alliance_fin.cli import main
+
+    tmp = tmp_path_factory.mktemp("picker")
+    path = _grid(tmp, "report: [savings, milestones]\n"
+                      "grid: {max_saving_rate: [0.2, 0.4], launch_delay_years: [1, 3], discount_rate: [0.05, 0.1]}\n")
+    assert main(["sweep", str(path), "--out", str(tmp / "out"), "--headlines-only"]) == 0
+    return tmp / "out"
+
+
+def test_every_picker_formula_carries_its_value(picker_sweep):
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(picker_sweep / "sweep.xlsx") as zf:
+        sheets = {n: zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet")}
+    cells = [m for xml in sheets.values() for m in re.findall(_FORMULA_CELL_RE, xml)]
+    assert len(cells) >= 17  # 3 parameters, status, 6 savings and 7 milestones figures
+    assert [coord for coord, v in cells if not v or not v.startswith("<v>") or v == "<v></v>"] == []
+
+
+def test_read_excel_without_recalculation_shows_the_chosen_scenarios_figures(picker_sweep):
+    import pandas as pd
+
+    picker = pd.read_excel(picker_sweep / "sweep.xlsx", sheet_name="Picker", header=None)
+    chosen = picker.iat[0, 1]
+    figures = dict(zip(picker.iloc[3:, 0], picker.iloc[3:, 1], strict=True))
+    expected = pd.read_csv(picker_sweep / "sweep.csv").set_index("scenario").loc[chosen].to_dict()
+    assert list(figures) == list(expected)
+    assert type(figures["milestones.lf_target_met"]) is bool
+    for key, value in expected.items():
+        assert figures[key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value), key
+    assert all(pd.notna(v) for v in figures.values())
+    assert 0 < figures["milestones.lf_share_new_models_2025"] < 1  # real figures, not placeholders
+    assert figures["savings.total_savings_eur_m"] > 0
+
+
+@pytest.mark.slow
+def test_cached_values_equal_libreoffice_recalculation(picker_sweep, tmp_path):
+    import math
+
+    import libreoffice as lo  # tests/libreoffice.py
+    import pandas as pd
+
+    from alliance_fin.excel.core import ABS_TOL, REL_TOL
+
+    workbook = picker_sweep / "sweep.xlsx"
+    ours = pd.read_excel(workbook, sheet_name=None, header=None)
+    theirs = pd.read_excel(lo.convert(workbook, tmp_path), sheet_name=None, header=None)
+    assert list(ours) == list(theirs) == ["Picker", "Grid"]
+    bad = []
+    for sheet, frame in ours.items():
+        assert frame.shape == theirs[sheet].shape, sheet
+        for (i, j), a in frame.stack(future_stack=True).items():
+            b = theirs[sheet].at[i, j]
+            if isinstance(a, float) and isinstance(b, float) and not isinstance(a, bool):
+                same = (math.isnan(a) and math.isnan(b)) or abs(a - b) <= max(ABS_TOL, REL_TOL * abs(b))
+            else:
+                same = a == b or (pd.isna(a) and pd.isna(b))
+            if not same:
+                bad.append(f"{sheet} row {i + 1} col {j + 1}: cached {a!r}, LibreOffice {b!r}")
+    assert bad == []
+    assert lo.error_cells(lo.recalculate(workbook, tmp_path / "again")) == []
