@@ -40,16 +40,21 @@ from pathlib import Path
 
 import psutil
 
+from alliance_fin.registry import REPORT_SPECS
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
-REPORTS = ("savings", "range_trimming", "milestones")
+#: What ``alliance-fin run`` runs on the packaged data: every report of the registry.
+REPORTS = tuple(REPORT_SPECS)
+#: The reports that run on a line-up alone (a synthetic CSV has no ``plan`` sheet).
+LINEUP_REPORTS = tuple(r for r, spec in REPORT_SPECS.items() if not spec.needs_plan)
 MAX_TABLE_ROWS = 60  # alliance_fin.present.display.MAX_ROWS
+#: What a report kernel imports before its work: the libraries, then every report's builder and writer.
 FLOOR_IMPORTS = (
     "import numpy, pandas, pandera.pandas, matplotlib, matplotlib.pyplot, seaborn, openpyxl, IPython.display\n"
-    "import alliance_fin.present.savings, alliance_fin.present.trimming, alliance_fin.present.milestones\n"
     "import alliance_fin.run.outputs\n"
-    "import alliance_fin.excel.savings, alliance_fin.excel.trimming, alliance_fin.excel.milestones\n"
+    + "".join(f"import {spec.builder.split(':')[0]}, {spec.writer.split(':')[0]}\n" for spec in REPORT_SPECS.values())
 )
 sys.path.insert(0, str(HERE))
 
@@ -135,7 +140,7 @@ def naive_once(folder: Path) -> float:
     total = 0.0
     for report in REPORTS:
         out = folder / f"{report}.ipynb"
-        total += measure([BIN / "papermill", ROOT / "notebooks" / f"{report}.ipynb", out, "--cwd", folder,
+        total += measure([BIN / "papermill", ROOT / "notebooks" / REPORT_SPECS[report].notebook, out, "--cwd", folder,
                           "-p", "output_dir", folder, "--no-progress-bar"])[0]
         total += measure([BIN / "jupyter", "nbconvert", "--to", "html", "--no-input", out])[0]
     return total
@@ -227,11 +232,14 @@ def check_workbook(path: Path, n: int) -> list[str]:
     return [] if rows == n + 1 else [f"{path.name}: Data has {rows - 1} models, expected {n}"]
 
 
-def bench_scale(tmp: Path, sizes: list[int], base: dict) -> list[Row]:
+def bench_scale(tmp: Path, sizes: list[int]) -> list[Row]:
     from synthetic import make_lineup
 
     default_bytes = (ROOT / "alliance_fin" / "data" / "lineup.csv").stat().st_size
-    rows = []
+    # the reference: the same reports on the packaged data (the suite's run also has the plan report)
+    base_seconds, base_rss = measure([BIN / "alliance-fin", "run", *LINEUP_REPORTS, "--out", tmp / "scale_base"])
+    base = {"seconds": base_seconds, "rss": base_rss}
+    rows = [Row("scale", f"packaged data: alliance-fin run {' '.join(LINEUP_REPORTS)} (1 run)", f"{base_seconds:.2f} s")]
     for n in sizes:
         csv = tmp / f"lineup_{n}.csv"
         make_lineup(n).to_csv(csv, index=False)
@@ -239,9 +247,9 @@ def bench_scale(tmp: Path, sizes: list[int], base: dict) -> list[Row]:
         if done.returncode != 0:
             raise RuntimeError(f"synthetic line-up of {n} models is not valid:\n{done.stdout}{done.stderr}")
         out = tmp / f"scale{n}"
-        seconds, peak = measure([BIN / "alliance-fin", "run", "--data", csv, "--out", out])
-        problems = [p for r in REPORTS for p in check_html(out / f"{r}.html")]
-        problems += [p for r in REPORTS for p in check_workbook(out / f"{r}.xlsx", n)]
+        seconds, peak = measure([BIN / "alliance-fin", "run", *LINEUP_REPORTS, "--data", csv, "--out", out])
+        problems = [p for r in LINEUP_REPORTS for p in check_html(out / f"{r}.html")]
+        problems += [p for r in LINEUP_REPORTS for p in check_workbook(out / f"{r}.xlsx", n)]
         t_ratio, m_ratio = seconds / base["seconds"], peak / base["rss"]
         d_ratio = csv.stat().st_size / default_bytes
         limit = 3.0 if n >= 10_000 else None
@@ -418,17 +426,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="af-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        base = None
-        if only & {"suite", "scale"}:
-            suite_rows, base = bench_suite(tmp, args.repeat if "suite" in only else 1,
-                                           args.naive_repeat if "suite" in only else 0)
-            rows += suite_rows if "suite" in only else []
+        if "suite" in only:
+            rows += bench_suite(tmp, args.repeat, args.naive_repeat)[0]
             print(f"suite done ({time.perf_counter() - started:.0f} s)", flush=True)
         if "warm" in only:
             rows += bench_warm(tmp, args.repeat, args.grid, args.workers)
             print(f"warm done ({time.perf_counter() - started:.0f} s)", flush=True)
         if "scale" in only:
-            rows += bench_scale(tmp, [int(s) for s in args.sizes.split(",") if s], base)
+            rows += bench_scale(tmp, [int(s) for s in args.sizes.split(",") if s])
             print(f"scale done ({time.perf_counter() - started:.0f} s)", flush=True)
         if "engine" in only:
             rows += bench_engine(args.engine_n, args.repeat)
