@@ -23,6 +23,7 @@ from openpyxl.utils import get_column_letter
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.savings import effective_end, flag
 from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, style_series, write_workbook
+from alliance_fin.excel.trimming_tables import write_counts, write_plans
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.present.report import Report
 
@@ -32,7 +33,8 @@ REASONS = ("manual", "planned", "low_volume", "overlap")
 
 
 def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: list[str],
-               targets: list[str]) -> None:
+               targets: list[str]) -> dict[str, str]:
+    """Sheet 'Trim calc'; returns the column letter of each of its headers."""
     ws = book.sheet(CALC)
     book.describe(ws, "Per model: rule flags, reason, cut, volume received and volume after migration")
     n = book.n_data
@@ -102,6 +104,7 @@ def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: 
         "a model the library kept, that model has no receiver and its volume is lost; an edited "
         "min_volume can so give a platform share the library would not. Re-run the report to move them")
     book.put(ws, n + 3, 1, "Fixed figures: " + book.fixed[CALC] + ".", style="note")
+    return {c.header: get_column_letter(j) for j, c in enumerate(cols, start=1)}
 
 
 def _calc(col: str, n: int) -> str:
@@ -336,10 +339,13 @@ def write_trimming_workbook(path: str | Path, report: Report, *, run_info: Mappi
     segments = {m: str(models.at[m, "segment"]) for m in cut_ids}
 
     def build(book: Book) -> list[Check]:
-        _trim_calc(book, lineup, manual, lib_reason, targets)
+        letters = _trim_calc(book, lineup, manual, lib_reason, targets)
         _shares(book)
         _by_member(book, members)
+        calc = lambda key: _calc(letters[key], book.n_data)  # noqa: E731
+        tables = write_counts(book, models, report.tables["counts"], calc)
+        tables += write_plans(book, report.tables["plans"], calc)
         _value(book, cut_ids, scheme_dev, lost_volume, segments, n_years)
-        return _checks(book, report.headline, models, members, library.before_after, n_years)
+        return _checks(book, report.headline, models, members, library.before_after, n_years) + tables
 
     return write_workbook(path, report, run_info=run_info, build_sheets=build, parameters=params)
