@@ -239,11 +239,22 @@ def _provenance_counts(values: Sequence[str]) -> dict[str, int]:
     return counts
 
 
+def _differ_text(run_info: Mapping[str, Any]) -> str:
+    """``run_info["parameters_differ"]`` for the cover: ``none`` when empty, ``not recorded`` when absent."""
+    if "parameters_differ" not in run_info:
+        return "not recorded"
+    return str(run_info["parameters_differ"] or "").strip() or "none"
+
+
 def write_cover_sheet(book: Book, ws: Worksheet, *, report: str, title: str,
                       run_info: Mapping[str, Any], created: datetime,
                       parameters: Mapping[str, Any], assumptions: pd.DataFrame,
                       lineup: pd.DataFrame) -> None:
-    """Title, run facts, parameters, sourced-vs-assumed counts and linked contents."""
+    """Title, run facts, parameters, sourced-vs-assumed counts and linked contents.
+
+    The run facts end with the parameters that differ from the base (``run_info["parameters_differ"]``,
+    :func:`alliance_fin.run.outputs.parameters_differ_text`): ``none`` for a base run.
+    """
     book.put(ws, 1, 1, title, style="title")
     facts = [
         ("Report", report), ("Scenario", str(run_info.get("scenario", parameters.get("scenario", "")))),
@@ -251,6 +262,7 @@ def write_cover_sheet(book: Book, ws: Worksheet, *, report: str, title: str,
         ("Data file", str(run_info.get("data_file", ""))),
         ("Data SHA-256", str(run_info.get("data_sha256", ""))),
         ("alliance_fin version", str(run_info.get("version", ""))),
+        ("Parameters differing from the base", _differ_text(run_info)),
     ]
     r = 3
     for label, value in facts:
@@ -324,7 +336,8 @@ def write_workbook(
         parameters fill Cover, Assumptions and Data; the title comes from the registry.
     run_info : mapping
         ``run_id``, ``scenario``, ``created`` (datetime or ISO str; ``SOURCE_DATE_EPOCH``
-        wins when set), ``data_file``, ``data_sha256``, ``version``.
+        wins when set), ``data_file``, ``data_sha256``, ``version``, ``parameters_differ``
+        (text such as ``"currency=GBP, max_saving_rate=0.3"``; empty for a base run).
     parameters : mapping, optional
         The parameters to list (default: the report's resolved parameters).
     build_sheets : callable
