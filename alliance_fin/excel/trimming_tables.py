@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Formula
 from alliance_fin.excel.sheets import Check
