@@ -121,3 +121,11 @@ def test_an_edited_input_moves_the_counts_as_the_library_predicts(book, tmp_path
     plans = _read(recalculated, "Plans")
     assert plans["lineup_change_share"].tolist() == pytest.approx(
         expected.tables["plans"]["lineup_change_share"].tolist(), rel=1e-9)
+
+
+def test_by_member_rows_follow_the_html_table(book):
+    path, report = book
+    html_order = report.tables["before_after"]["member"].tolist()
+    assert html_order == ["Renault", "Nissan", "Mitsubishi"]  # the member order of every other table and chart
+    sheet = pd.read_excel(path, sheet_name="By member")
+    assert sheet["member"].tolist()[:3] == html_order
