@@ -73,11 +73,12 @@ def color_for(key: str) -> str | None:
 
 
 def style_series(chart: Any, keys: Sequence[str], *, labels: Sequence[str] | None = None,
-                 dashed: Sequence[bool] = ()) -> None:
+                 dashed: Sequence[bool] = (), colors: Sequence[str | None] = ()) -> None:
     """Readable legend text, the HTML colours and straight lines for each series of ``chart``.
 
     ``keys`` name the series in order (column keys or members); the legend shows
-    :func:`readable` of each (or ``labels``) as literal text, never the raw key.
+    :func:`readable` of each (or ``labels``) as literal text, never the raw key. A series takes
+    the colour :func:`color_for` its key gives, or ``colors[k]`` where given (hex, no ``#``).
     """
     from openpyxl.chart import LineChart
     from openpyxl.chart.series import SeriesLabel
@@ -87,7 +88,7 @@ def style_series(chart: Any, keys: Sequence[str], *, labels: Sequence[str] | Non
     for k, series in enumerate(chart.series):
         key = keys[k]
         series.tx = SeriesLabel(v=(labels[k] if labels else readable(key)))
-        color = color_for(key)
+        color = (colors[k] if k < len(colors) else None) or color_for(key)
         props = series.graphicalProperties or GraphicalProperties()
         if color and not line:
             props.solidFill = color

@@ -33,6 +33,8 @@ _DEFAULTS: dict[str, Any] = {
     "before_after_colors": {"before": "9DC3E6", "after": "1F3864"},
     # waterfall bars (present/plots.py WATERFALL_COLORS): totals; the good and the bad direction
     "waterfall_colors": {"total": "1F3864", "good": "70AD47", "bad": "C00000"},
+    # share paths by metric, in order (present/plots.py SHARE_PATH_COLORS)
+    "share_path_colors": ["1F3864", "C00000", "70AD47", "7030A0"],
 }
 
 

@@ -19,6 +19,8 @@ MEMBER_COLORS = {"Renault": "#F2B705", "Nissan": "#C3002F", "Mitsubishi": "#4D4D
 CATEGORY_COLORS = {"development": "#1F3864", "production": "#2E75B6", "other": "#9DC3E6"}
 #: Waterfall bars: totals, and a change in the good or the bad direction (a saving, a loss).
 WATERFALL_COLORS = {"total": "#1F3864", "good": "#70AD47", "bad": "#C00000"}
+#: Share paths, one colour per metric in the table's order (its straight path dashed in the same colour).
+SHARE_PATH_COLORS = ("#1F3864", "#C00000", "#70AD47", "#7030A0")
 STATUS_COLORS = {"met": "#2E7D32", "on track": "#66BB6A", "at risk": "#F9A825", "missed": "#C62828"}
 FIGSIZE = (8.0, 4.2)
 SOURCE_NOTE = "Illustrative line-up; assumptions in the Assumptions sheet of the workbook."
@@ -210,9 +212,8 @@ def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ``target_year``, ``status``.
     """
     ax = _axes(ax)
-    palette = ["#1F3864", "#C00000", "#70AD47", "#7030A0"]
     for i, (metric, grp) in enumerate(paths.groupby("metric", sort=False)):
-        color = palette[i % len(palette)]
+        color = SHARE_PATH_COLORS[i % len(SHARE_PATH_COLORS)]
         ax.plot(grp["year"], grp["actual"], marker="o", color=color, label=f"{metric}")
         ax.plot(grp["year"], grp["path"], linestyle="--", color=color, alpha=0.6, label=f"{metric}: path")
         tgt = grp.iloc[0]

@@ -100,3 +100,21 @@ def test_savings_waterfall_bars(books):
         sheet["value_eur_m"].iloc[-1])
     deltas = sheet[sheet["kind"].eq("delta")]
     assert (deltas["chart_fall"] == -deltas["value_eur_m"]).all() and (deltas["chart_rise"] == 0).all()
+
+
+def test_milestones_share_chart_has_the_html_legend_and_colours(tmp_path):
+    from alliance_fin.excel.milestones import write_milestones_workbook
+    from alliance_fin.present.milestones import build_milestones_report
+    from alliance_fin.present.plots import SHARE_PATH_COLORS
+
+    assert ["#" + c for c in STYLE["share_path_colors"]] == list(SHARE_PATH_COLORS)
+    report = build_milestones_report()
+    write_milestones_workbook(tmp_path / "m.xlsx", report, run_info=RUN_INFO)
+    xml = _chart(tmp_path / "m.xlsx", "Shares by year against the path")
+    metrics = list(dict.fromkeys(report.tables["paths"]["metric"]))  # the HTML's lines, in its order
+    expected = [name for m in metrics for name in (m, f"{m}: path")]
+    assert re.findall(r"<tx><v>([^<]*)</v></tx>", xml) == expected
+    colours = [SHARE_PATH_COLORS[i].lstrip("#") for i in range(len(metrics)) for _ in range(2)]
+    assert _series_fills(xml) == colours
+    series = re.findall(r"<ser>.*?</ser>", xml, re.S)
+    assert ['prstDash val="dash"' in s for s in series] == [False, True] * len(metrics)
