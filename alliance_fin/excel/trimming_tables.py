@@ -78,9 +78,10 @@ def write_counts(book: Book, models: pd.DataFrame, counts: pd.DataFrame, calc: C
         book.put(ws, r, 4, _count(calc, AFTER, by, f"B{r}"), fmt="units")
         book.put(ws, r, 5, Formula(f"D{r}-C{r}"), fmt="units")
     last = len(rows) + 1
-    book.put(ws, last + 2, 1, "Every group of the line-up is listed, also one with no model on sale in "
-             "reference_year (the HTML leaves those out); each dimension adds up to the total row (Checks).",
-             style="note")
+    for k, text in enumerate(("Every group of the line-up is listed, also one with no model",
+                              "on sale in reference_year (the HTML leaves those out).",
+                              "Each dimension adds up to the total row (see Checks).")):
+        book.put(ws, last + 2 + k, 1, text, style="note")
     ws.freeze_panes = "C2"
     total = counts[counts["dimension"].eq("total")]
     checks: list[Check] = []
@@ -133,10 +134,11 @@ def write_plans(book: Book, plans: pd.DataFrame, calc: Callable[[str], str]) -> 
         book.put(ws, r, 11, Formula(f"IF(I{r}>0,(J{r}-I{r})/I{r},0)"), fmt="pct")
         checks.append((f"plans: {rec['plan']} line-up change share", float(rec["lineup_change_share"]),
                        Formula(f"'Plans'!$K${r}")))
-    note = len(plans) + 3
-    book.put(ws, note, 1, "Published figures are the members' own announcements, for context (sources as in "
-             "sources.csv); the line-up columns are formulas over the calculation sheet. A plan counts "
-             "global models or platforms, the line-up counts its own models on sale in reference_year: "
-             "compare the direction and size of the change, not the levels.", style="note")
+    for k, text in enumerate((
+            "Published figures: the members' own announcements, for context (source keys as in sources.csv).",
+            "Line-up columns: formulas over the calculation sheet, models on sale in reference_year.",
+            "A plan counts global models or platforms, the line-up its own models: compare the size of "
+            "the change, not the levels.")):
+        book.put(ws, len(plans) + 3 + k, 1, text, style="note")
     ws.freeze_panes = "B2"
     return checks
