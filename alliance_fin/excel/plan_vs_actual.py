@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter
 from alliance_fin.engines.plan_vs_actual import CAUSES, STATES
 from alliance_fin.excel.charts import waterfall_chart
 from alliance_fin.excel.core import Book, Formula
-from alliance_fin.excel.sheets import Check, write_workbook
+from alliance_fin.excel.sheets import Check, write_total_row, write_workbook
 from alliance_fin.present.report import Report
 
 CALC = "Bridge calc"
@@ -171,10 +171,8 @@ def _variance_sheet(book: Book, report: Report, plan_cols: Mapping[str, str],
             book.put(ws, r, j, values[h], fmt=fmt)
     n = len(models)
     total = n + 2
-    book.put(ws, total, 1, "Total", style="bold")
-    for h in headers[headers.index("planned_saving_eur_m"):]:
-        c = col[h]
-        book.put(ws, total, headers.index(h) + 1, Formula(f"SUM({c}2:{c}{n + 1})"), style="bold", fmt="eur_m")
+    write_total_row(book, ws, total, {headers.index(h) + 1: "eur_m"
+                                      for h in headers[headers.index("planned_saving_eur_m"):]})
 
     # The bridge, beside the table: planned, each cause, realised, and the proof that they add up.
     bc = len(headers) + 2

@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.charts import waterfall_chart
 from alliance_fin.excel.core import Book, Column, Formula
-from alliance_fin.excel.sheets import Check, readable
+from alliance_fin.excel.sheets import Check, readable, write_total_row
 
 CALC = "Model calc"
 
@@ -46,11 +46,7 @@ def write_by_family(book: Book, by_family: pd.DataFrame, models: pd.DataFrame,
     ]
     book.grid(ws, cols, len(ids))
     t = len(ids) + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in (4, 7, 8, 9, 10):
-        letter = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({letter}2:{letter}{t - 1})") if ids else 0, style="bold",
-                 fmt=cols[j - 1].fmt)
+    write_total_row(book, ws, t, {j: cols[j - 1].fmt for j in (4, 7, 8, 9, 10)})
     fam = models[models["family_id"].astype(str) != ""]
     window = by_year[by_year["family_id"].astype(str) != ""]["saving_eur_m"].sum()
     return [("by family: lifetime development saving (EUR m)", float(fam["dev_saving_eur_m"].sum()),

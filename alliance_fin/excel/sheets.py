@@ -101,6 +101,16 @@ def style_series(chart: Any, keys: Sequence[str], *, labels: Sequence[str] | Non
             series.smooth = False  # straight segments between yearly points, as in the HTML
         series.graphicalProperties = props
 
+def write_total_row(book: Book, ws: Worksheet, row: int, formats: Mapping[int, str | None]) -> None:
+    """``Total`` in column A of ``row`` and, in each column of ``formats`` (column -> number format),
+    the sum of the rows from 2 to the one above (the number 0 when there are none)."""
+    book.put(ws, row, 1, "Total", style="bold")
+    for col, fmt in formats.items():
+        letter = get_column_letter(col)
+        value = Formula(f"SUM({letter}2:{letter}{row - 1})") if row > 2 else 0
+        book.put(ws, row, col, value, style="bold", fmt=fmt)
+
+
 _DATA_FORMATS = {
     "launch_year": "year", "end_year": "year", "annual_volume": "units",
     "dev_cost_eur_m": "eur_m",

@@ -22,7 +22,15 @@ from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.savings import effective_end, flag
-from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, style_series, write_workbook
+from alliance_fin.excel.sheets import (
+    Check,
+    chart_size,
+    lookup,
+    members_in_order,
+    style_series,
+    write_total_row,
+    write_workbook,
+)
 from alliance_fin.excel.trimming_tables import write_counts, write_plans
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.present.report import Report
@@ -167,10 +175,7 @@ def _by_member(book: Book, members: list[str]) -> None:
     ]
     book.grid(ws, cols, len(members))
     t = len(members) + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in range(2, len(cols) + 1):
-        col = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})"), style="bold", fmt="units")
+    write_total_row(book, ws, t, dict.fromkeys(range(2, len(cols) + 1), "units"))
     r0 = t + 2
     book.header(ws, ["reason", "models_cut_by_reference_year", "volume_cut_in_reference_year",
                      "models_cut_any_year"], row=r0)
@@ -223,10 +228,7 @@ def _value(book: Book, cut_ids: list[str], scheme_dev: Mapping[str, float], lost
     ]
     book.grid(ws, cols, len(cut_ids))
     t = len(cut_ids) + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in (5, 7, 13, 14):
-        col = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})") if cut_ids else 0.0, style="bold", fmt="eur_m")
+    write_total_row(book, ws, t, dict.fromkeys((5, 7, 13, 14), "eur_m"))
     book.define("net_trimming_benefit_eur_m", ws, t, 14)
     book.fixed["Value"] = ("scheme_dev_eur_m (the successor's development under its scheme) and lost_volume "
                            "(the cut volume that does not migrate, from the fixed receivers) are the "
@@ -266,10 +268,7 @@ def _value_by_year(book: Book, n_cut: int, n_years: int) -> None:
     ]
     book.grid(ws, cols, n_years)
     t = n_years + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in (2, 3, 4):
-        col = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})"), style="bold", fmt="eur_m")
+    write_total_row(book, ws, t, dict.fromkeys((2, 3, 4), "eur_m"))
     book.put(ws, t + 2, 1, f"Years {S} to {E} are the window; the total equals the Value sheet's total.",
              style="note")
 
