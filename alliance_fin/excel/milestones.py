@@ -199,6 +199,7 @@ def _by_year(book: Book, n_years: int, n_moves: int) -> None:
     order = list(dict.fromkeys(metrics))
     style_series(chart, keys, labels=labels, dashed=[k.endswith("_path") for k in keys],
                  colors=[palette[order.index(m) % len(palette)] for m in metrics])
+    chart.legend.position = "b"  # six long labels: below the plot, which keeps the chart's width
     chart_size(chart)
     ws.add_chart(chart, f"A{last + 3}")
 
