@@ -32,7 +32,9 @@ from alliance_fin.engines.milestones import MODEL_SHARE_YEAR
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.savings import effective_end, flag
 from alliance_fin.excel.sheets import Check, chart_size, style_series, write_workbook
+from alliance_fin.excel.style import STYLE
 from alliance_fin.inputs.load import load_text_assumptions
+from alliance_fin.present.milestones import METRIC_LABELS
 from alliance_fin.present.report import Report
 
 CALC = "Model calc"
@@ -190,7 +192,14 @@ def _by_year(book: Book, n_years: int, n_moves: int) -> None:
         chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
     keys = [cols[c - 1].header.replace("_shown", "") for c in chart_cols]
-    style_series(chart, keys, dashed=[k.endswith("_path") for k in keys])
+    # the HTML's legend and colours: one colour per metric, its path dashed in the same colour
+    metrics = [k.removesuffix("_path") for k in keys]
+    labels = [METRIC_LABELS[m] + (": path" if k.endswith("_path") else "") for m, k in zip(metrics, keys, strict=True)]
+    palette = STYLE["share_path_colors"]
+    order = list(dict.fromkeys(metrics))
+    style_series(chart, keys, labels=labels, dashed=[k.endswith("_path") for k in keys],
+                 colors=[palette[order.index(m) % len(palette)] for m in metrics])
+    chart.legend.position = "b"  # six long labels: below the plot, which keeps the chart's width
     chart_size(chart)
     ws.add_chart(chart, f"A{last + 3}")
 

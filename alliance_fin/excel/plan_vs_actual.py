@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl.chart import BarChart, Reference
 from openpyxl.utils import get_column_letter
 
 from alliance_fin.engines.plan_vs_actual import CAUSES, STATES
+from alliance_fin.excel.charts import waterfall_chart
 from alliance_fin.excel.core import Book, Formula
-from alliance_fin.excel.sheets import Check, chart_size, write_workbook
+from alliance_fin.excel.sheets import Check, write_total_row, write_workbook
 from alliance_fin.present.report import Report
 
 CALC = "Bridge calc"
@@ -171,10 +171,8 @@ def _variance_sheet(book: Book, report: Report, plan_cols: Mapping[str, str],
             book.put(ws, r, j, values[h], fmt=fmt)
     n = len(models)
     total = n + 2
-    book.put(ws, total, 1, "Total", style="bold")
-    for h in headers[headers.index("planned_saving_eur_m"):]:
-        c = col[h]
-        book.put(ws, total, headers.index(h) + 1, Formula(f"SUM({c}2:{c}{n + 1})"), style="bold", fmt="eur_m")
+    write_total_row(book, ws, total, {headers.index(h) + 1: "eur_m"
+                                      for h in headers[headers.index("planned_saving_eur_m"):]})
 
     # The bridge, beside the table: planned, each cause, realised, and the proof that they add up.
     bc = len(headers) + 2
@@ -206,12 +204,12 @@ def _variance_sheet(book: Book, report: Report, plan_cols: Mapping[str, str],
         book.put(ws, r + 2 + k, bc, name, style="bold")
         book.put(ws, r + 2 + k, bc + 1, Formula(f"COUNTIFS({crit},{counted})"), fmt="int")
         book.define(name, ws, r + 2 + k, bc + 1)
-    chart = BarChart()
-    chart.type, chart.title, chart.y_axis.title = "col", "Bridge: planned to realised savings by cause", "EUR m"
-    chart.add_data(Reference(ws, min_col=bc + 1, min_row=1, max_row=len(rows) + 1), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=bc, min_row=2, max_row=len(rows) + 1))
-    chart.legend = None
-    chart_size(chart)
+    # the HTML's bridge: navy totals, green causes that add savings, red causes that lose them
+    chart = waterfall_chart(book, ws, first_row=2, label_col=bc, value_col=bc + 1,
+                            totals=[i in (0, len(rows) - 1) for i in range(len(rows))], at_col=bc + 3,
+                            title="From planned to realised savings, by cause", y_title="Savings in the window, EUR m",
+                            rise_is_good=True, labels=("Planned and realised", "Adds savings", "Loses savings"),
+                            short_labels=[label.split(" (")[0] for label, _, _ in rows])
     ws.add_chart(chart, f"{lab}{r + 7}")
     return n
 

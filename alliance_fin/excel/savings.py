@@ -18,7 +18,15 @@ from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel import savings_extra as extra_sheets
 from alliance_fin.excel.core import Book, Column, Formula
-from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, style_series, write_workbook
+from alliance_fin.excel.sheets import (
+    Check,
+    chart_size,
+    lookup,
+    members_in_order,
+    style_series,
+    write_total_row,
+    write_workbook,
+)
 from alliance_fin.present.report import Report
 
 CALC = "Model calc"
@@ -169,10 +177,7 @@ def _by_member(book: Book, members: list[str], letters: Mapping[str, str]) -> No
     ]
     book.grid(ws, cols, len(members))
     t = len(members) + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in range(2, len(cols) + 1):
-        c = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({c}2:{c}{t - 1})"), style="bold", fmt=cols[j - 1].fmt)
+    write_total_row(book, ws, t, {j: cols[j - 1].fmt for j in range(2, len(cols) + 1)})
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
     chart.title, chart.y_axis.title = "Savings in the window by member", "EUR m"
@@ -224,12 +229,8 @@ def _by_year(book: Book, members: list[str], years: list[int], letters: Mapping[
     ]
     book.grid(ws, cols, len(years))
     t = len(years) + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in range(2, len(cols) + 1):
-        if cols[j - 1].header == "discount_factor":
-            continue
-        c = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({c}2:{c}{t - 1})"), style="bold", fmt=cols[j - 1].fmt)
+    write_total_row(book, ws, t, {j: cols[j - 1].fmt for j in range(2, len(cols) + 1)
+                                  if cols[j - 1].header != "discount_factor"})
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
     chart.title, chart.y_axis.title = "Savings by year and member", "EUR m"

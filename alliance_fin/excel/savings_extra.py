@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
-from openpyxl.chart import BarChart, Reference
 from openpyxl.utils import get_column_letter
 
+from alliance_fin.excel.charts import waterfall_chart
 from alliance_fin.excel.core import Book, Column, Formula
-from alliance_fin.excel.sheets import Check, readable, style_series
+from alliance_fin.excel.sheets import Check, readable, write_total_row
 
 CALC = "Model calc"
 
@@ -46,11 +46,7 @@ def write_by_family(book: Book, by_family: pd.DataFrame, models: pd.DataFrame,
     ]
     book.grid(ws, cols, len(ids))
     t = len(ids) + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in (4, 7, 8, 9, 10):
-        letter = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({letter}2:{letter}{t - 1})") if ids else 0, style="bold",
-                 fmt=cols[j - 1].fmt)
+    write_total_row(book, ws, t, {j: cols[j - 1].fmt for j in (4, 7, 8, 9, 10)})
     fam = models[models["family_id"].astype(str) != ""]
     window = by_year[by_year["family_id"].astype(str) != ""]["saving_eur_m"].sum()
     return [("by family: lifetime development saving (EUR m)", float(fam["dev_saving_eur_m"].sum()),
@@ -75,13 +71,12 @@ def write_waterfall(book: Book, models: pd.DataFrame) -> list[Check]:
         book.put(ws, r, 2, Formula(formula), fmt="eur_m")
         book.put(ws, r, 3, kind)
         book.put(ws, r, 4, Formula(f"B{r}*fx_rate"), fmt="eur_m")
-    chart = BarChart()
-    chart.type, chart.title, chart.y_axis.title = "col", "From standalone to scheme investment", "EUR m"
-    chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=5), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=5))
-    style_series(chart, ["development"], labels=["Development investment (EUR m)"])
-    chart.legend = None
-    chart.width, chart.height = 18, 9
+    # the HTML's waterfall: navy totals, green reductions (a fall in investment is the saving)
+    chart = waterfall_chart(book, ws, first_row=2, label_col=1, value_col=2,
+                            totals=[kind == "total" for _, _, kind in rows], at_col=5,
+                            title="From standalone to leader-follower development investment",
+                            y_title="Development investment, EUR m", rise_is_good=False,
+                            labels=("Investment", "Adds investment", "Saves investment"))
     ws.add_chart(chart, "A8")
     return [("waterfall: scheme investment (EUR m)", float(models["scheme_dev_eur_m"].sum()),
              Formula("'Waterfall'!$B$5"))]

@@ -73,11 +73,12 @@ def color_for(key: str) -> str | None:
 
 
 def style_series(chart: Any, keys: Sequence[str], *, labels: Sequence[str] | None = None,
-                 dashed: Sequence[bool] = ()) -> None:
+                 dashed: Sequence[bool] = (), colors: Sequence[str | None] = ()) -> None:
     """Readable legend text, the HTML colours and straight lines for each series of ``chart``.
 
     ``keys`` name the series in order (column keys or members); the legend shows
-    :func:`readable` of each (or ``labels``) as literal text, never the raw key.
+    :func:`readable` of each (or ``labels``) as literal text, never the raw key. A series takes
+    the colour :func:`color_for` its key gives, or ``colors[k]`` where given (hex, no ``#``).
     """
     from openpyxl.chart import LineChart
     from openpyxl.chart.series import SeriesLabel
@@ -87,7 +88,7 @@ def style_series(chart: Any, keys: Sequence[str], *, labels: Sequence[str] | Non
     for k, series in enumerate(chart.series):
         key = keys[k]
         series.tx = SeriesLabel(v=(labels[k] if labels else readable(key)))
-        color = color_for(key)
+        color = (colors[k] if k < len(colors) else None) or color_for(key)
         props = series.graphicalProperties or GraphicalProperties()
         if color and not line:
             props.solidFill = color
@@ -99,6 +100,16 @@ def style_series(chart: Any, keys: Sequence[str], *, labels: Sequence[str] | Non
                 props.line.prstDash = "dash"
             series.smooth = False  # straight segments between yearly points, as in the HTML
         series.graphicalProperties = props
+
+def write_total_row(book: Book, ws: Worksheet, row: int, formats: Mapping[int, str | None]) -> None:
+    """``Total`` in column A of ``row`` and, in each column of ``formats`` (column -> number format),
+    the sum of the rows from 2 to the one above (the number 0 when there are none)."""
+    book.put(ws, row, 1, "Total", style="bold")
+    for col, fmt in formats.items():
+        letter = get_column_letter(col)
+        value = Formula(f"SUM({letter}2:{letter}{row - 1})") if row > 2 else 0
+        book.put(ws, row, col, value, style="bold", fmt=fmt)
+
 
 _DATA_FORMATS = {
     "launch_year": "year", "end_year": "year", "annual_volume": "units",
@@ -239,11 +250,22 @@ def _provenance_counts(values: Sequence[str]) -> dict[str, int]:
     return counts
 
 
+def _differ_text(run_info: Mapping[str, Any]) -> str:
+    """``run_info["parameters_differ"]`` for the cover: ``none`` when empty, ``not recorded`` when absent."""
+    if "parameters_differ" not in run_info:
+        return "not recorded"
+    return str(run_info["parameters_differ"] or "").strip() or "none"
+
+
 def write_cover_sheet(book: Book, ws: Worksheet, *, report: str, title: str,
                       run_info: Mapping[str, Any], created: datetime,
                       parameters: Mapping[str, Any], assumptions: pd.DataFrame,
                       lineup: pd.DataFrame) -> None:
-    """Title, run facts, parameters, sourced-vs-assumed counts and linked contents."""
+    """Title, run facts, parameters, sourced-vs-assumed counts and linked contents.
+
+    The run facts end with the parameters that differ from the base (``run_info["parameters_differ"]``,
+    :func:`alliance_fin.run.outputs.parameters_differ_text`): ``none`` for a base run.
+    """
     book.put(ws, 1, 1, title, style="title")
     facts = [
         ("Report", report), ("Scenario", str(run_info.get("scenario", parameters.get("scenario", "")))),
@@ -251,6 +273,7 @@ def write_cover_sheet(book: Book, ws: Worksheet, *, report: str, title: str,
         ("Data file", str(run_info.get("data_file", ""))),
         ("Data SHA-256", str(run_info.get("data_sha256", ""))),
         ("alliance_fin version", str(run_info.get("version", ""))),
+        ("Parameters differing from the base", _differ_text(run_info)),
     ]
     r = 3
     for label, value in facts:
@@ -324,7 +347,8 @@ def write_workbook(
         parameters fill Cover, Assumptions and Data; the title comes from the registry.
     run_info : mapping
         ``run_id``, ``scenario``, ``created`` (datetime or ISO str; ``SOURCE_DATE_EPOCH``
-        wins when set), ``data_file``, ``data_sha256``, ``version``.
+        wins when set), ``data_file``, ``data_sha256``, ``version``, ``parameters_differ``
+        (text such as ``"currency=GBP, max_saving_rate=0.3"``; empty for a base run).
     parameters : mapping, optional
         The parameters to list (default: the report's resolved parameters).
     build_sheets : callable

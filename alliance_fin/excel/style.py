@@ -31,6 +31,10 @@ _DEFAULTS: dict[str, Any] = {
     "member_colors": {"Renault": "F2B705", "Nissan": "C3002F", "Mitsubishi": "4D4D4D"},
     "category_colors": {"development": "1F3864", "production": "2E75B6", "other": "9DC3E6"},
     "before_after_colors": {"before": "9DC3E6", "after": "1F3864"},
+    # waterfall bars (present/plots.py WATERFALL_COLORS): totals; the good and the bad direction
+    "waterfall_colors": {"total": "1F3864", "good": "70AD47", "bad": "C00000"},
+    # share paths by metric, in order (present/plots.py SHARE_PATH_COLORS)
+    "share_path_colors": ["1F3864", "C00000", "70AD47", "7030A0"],
 }
 
 

@@ -22,7 +22,16 @@ from openpyxl.utils import get_column_letter
 
 from alliance_fin.excel.core import Book, Column, Formula
 from alliance_fin.excel.savings import effective_end, flag
-from alliance_fin.excel.sheets import Check, chart_size, lookup, members_in_order, style_series, write_workbook
+from alliance_fin.excel.sheets import (
+    Check,
+    chart_size,
+    lookup,
+    members_in_order,
+    style_series,
+    write_total_row,
+    write_workbook,
+)
+from alliance_fin.excel.trimming_tables import write_counts, write_plans
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.present.report import Report
 
@@ -32,7 +41,8 @@ REASONS = ("manual", "planned", "low_volume", "overlap")
 
 
 def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: list[str],
-               targets: list[str]) -> None:
+               targets: list[str]) -> dict[str, str]:
+    """Sheet 'Trim calc'; returns the column letter of each of its headers."""
     ws = book.sheet(CALC)
     book.describe(ws, "Per model: rule flags, reason, cut, volume received and volume after migration")
     n = book.n_data
@@ -102,6 +112,7 @@ def _trim_calc(book: Book, lineup: pd.DataFrame, manual: list[str], lib_reason: 
         "a model the library kept, that model has no receiver and its volume is lost; an edited "
         "min_volume can so give a platform share the library would not. Re-run the report to move them")
     book.put(ws, n + 3, 1, "Fixed figures: " + book.fixed[CALC] + ".", style="note")
+    return {c.header: get_column_letter(j) for j, c in enumerate(cols, start=1)}
 
 
 def _calc(col: str, n: int) -> str:
@@ -164,10 +175,7 @@ def _by_member(book: Book, members: list[str]) -> None:
     ]
     book.grid(ws, cols, len(members))
     t = len(members) + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in range(2, len(cols) + 1):
-        col = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})"), style="bold", fmt="units")
+    write_total_row(book, ws, t, dict.fromkeys(range(2, len(cols) + 1), "units"))
     r0 = t + 2
     book.header(ws, ["reason", "models_cut_by_reference_year", "volume_cut_in_reference_year",
                      "models_cut_any_year"], row=r0)
@@ -220,10 +228,7 @@ def _value(book: Book, cut_ids: list[str], scheme_dev: Mapping[str, float], lost
     ]
     book.grid(ws, cols, len(cut_ids))
     t = len(cut_ids) + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in (5, 7, 13, 14):
-        col = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})") if cut_ids else 0.0, style="bold", fmt="eur_m")
+    write_total_row(book, ws, t, dict.fromkeys((5, 7, 13, 14), "eur_m"))
     book.define("net_trimming_benefit_eur_m", ws, t, 14)
     book.fixed["Value"] = ("scheme_dev_eur_m (the successor's development under its scheme) and lost_volume "
                            "(the cut volume that does not migrate, from the fixed receivers) are the "
@@ -263,10 +268,7 @@ def _value_by_year(book: Book, n_cut: int, n_years: int) -> None:
     ]
     book.grid(ws, cols, n_years)
     t = n_years + 2
-    book.put(ws, t, 1, "Total", style="bold")
-    for j in (2, 3, 4):
-        col = get_column_letter(j)
-        book.put(ws, t, j, Formula(f"SUM({col}2:{col}{t - 1})"), style="bold", fmt="eur_m")
+    write_total_row(book, ws, t, dict.fromkeys((2, 3, 4), "eur_m"))
     book.put(ws, t + 2, 1, f"Years {S} to {E} are the window; the total equals the Value sheet's total.",
              style="note")
 
@@ -336,10 +338,13 @@ def write_trimming_workbook(path: str | Path, report: Report, *, run_info: Mappi
     segments = {m: str(models.at[m, "segment"]) for m in cut_ids}
 
     def build(book: Book) -> list[Check]:
-        _trim_calc(book, lineup, manual, lib_reason, targets)
+        letters = _trim_calc(book, lineup, manual, lib_reason, targets)
         _shares(book)
         _by_member(book, members)
+        calc = lambda key: _calc(letters[key], book.n_data)  # noqa: E731
+        tables = write_counts(book, models, report.tables["counts"], calc)
+        tables += write_plans(book, report.tables["plans"], calc)
         _value(book, cut_ids, scheme_dev, lost_volume, segments, n_years)
-        return _checks(book, report.headline, models, members, library.before_after, n_years)
+        return _checks(book, report.headline, models, members, library.before_after, n_years) + tables
 
     return write_workbook(path, report, run_info=run_info, build_sheets=build, parameters=params)

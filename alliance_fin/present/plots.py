@@ -19,6 +19,10 @@ from alliance_fin.registry import label
 
 MEMBER_COLORS = {"Renault": "#F2B705", "Nissan": "#C3002F", "Mitsubishi": "#4D4D4D"}
 CATEGORY_COLORS = {"development": "#1F3864", "production": "#2E75B6", "other": "#9DC3E6"}
+#: Waterfall bars: totals, and a change in the good or the bad direction (a saving, a loss).
+WATERFALL_COLORS = {"total": "#1F3864", "good": "#70AD47", "bad": "#C00000"}
+#: Share paths, one colour per metric in the table's order (its straight path dashed in the same colour).
+SHARE_PATH_COLORS = ("#1F3864", "#C00000", "#70AD47", "#7030A0")
 STATUS_COLORS = {"met": "#2E7D32", "on track": "#66BB6A", "at risk": "#F9A825", "missed": "#C62828"}
 FIGSIZE = (8.0, 4.2)
 SOURCE_NOTE = "Illustrative line-up; assumptions in the Assumptions sheet of the workbook."
@@ -117,12 +121,13 @@ def plot_waterfall(waterfall: pd.DataFrame, *, currency: str = "EUR", ax: Axes |
     running = 0.0
     for i, rec in enumerate(waterfall.itertuples(index=False)):
         if rec.kind == "total":
-            ax.bar(i, rec.value, color="#1F3864")
+            ax.bar(i, rec.value, color=WATERFALL_COLORS["total"])
             running = rec.value
             ax.text(i, rec.value, f"{rec.value:,.0f}", ha="center", va="bottom", fontsize=8)
         else:
             bottom = running + min(rec.value, 0)
-            ax.bar(i, abs(rec.value), bottom=bottom, color="#70AD47" if rec.value < 0 else "#C00000")
+            ax.bar(i, abs(rec.value), bottom=bottom,
+                   color=WATERFALL_COLORS["good"] if rec.value < 0 else WATERFALL_COLORS["bad"])
             ax.text(i, running, f"{rec.value:,.0f}", ha="center", va="bottom", fontsize=8)
             running += rec.value
     ax.set_xticks(range(len(waterfall)), [str(s).replace(" ", "\n", 1) for s in waterfall["step"]], fontsize=8)
@@ -211,9 +216,8 @@ def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ``target_year``, ``status``.
     """
     ax = _axes(ax)
-    palette = ["#1F3864", "#C00000", "#70AD47", "#7030A0"]
     for i, (metric, grp) in enumerate(paths.groupby("metric", sort=False)):
-        color = palette[i % len(palette)]
+        color = SHARE_PATH_COLORS[i % len(SHARE_PATH_COLORS)]
         ax.plot(grp["year"], grp["actual"], marker="o", color=color, label=f"{metric}")
         ax.plot(grp["year"], grp["path"], linestyle="--", color=color, alpha=0.6, label=f"{metric}: path")
         tgt = grp.iloc[0]
@@ -334,12 +338,13 @@ def plot_savings_bridge(bridge: pd.DataFrame, *, currency: str = "EUR", ax: Axes
     running = 0.0
     for i, rec in enumerate(bridge.itertuples(index=False)):
         if rec.kind == "total":
-            ax.bar(i, rec.value, color="#1F3864")
+            ax.bar(i, rec.value, color=WATERFALL_COLORS["total"])
             running = rec.value
             ax.text(i, rec.value, f"{rec.value:,.0f}", ha="center", va="bottom", fontsize=8)
         else:
             bottom = running + min(rec.value, 0)
-            ax.bar(i, abs(rec.value), bottom=bottom, color="#C00000" if rec.value < 0 else "#70AD47")
+            ax.bar(i, abs(rec.value), bottom=bottom,
+                   color=WATERFALL_COLORS["bad"] if rec.value < 0 else WATERFALL_COLORS["good"])
             ax.text(i, max(running, running + rec.value), f"{rec.value:+,.0f}", ha="center", va="bottom", fontsize=8)
             running += rec.value
     labels = [str(s).split(" (")[0].replace(" ", "\n", 1) for s in bridge["label"]]

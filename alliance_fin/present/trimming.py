@@ -14,6 +14,7 @@ from alliance_fin.engines.savings import calc_avoided_successor_dev
 from alliance_fin.engines.trimming import calc_trimming, calc_trimming_headline
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.inputs.resolve import resolve_inputs
+from alliance_fin.inputs.schema import MEMBERS
 from alliance_fin.present.report import (
     Report,
     Section,
@@ -102,7 +103,11 @@ def build_trimming_report(*, data_path: str | Path | None = None, scenario: str 
 
     ba = result.before_after
     by_member = (ba[ba["dimension"] == "member"][["value", "before", "after", "change"]]
-                 .rename(columns={"value": "member"}).reset_index(drop=True))
+                 .rename(columns={"value": "member"}))
+    # Renault, Nissan, Mitsubishi (then any other), as every other member table, chart and the workbook
+    rank = {m: i for i, m in enumerate(MEMBERS)}
+    by_member = by_member.sort_values("member", key=lambda s: s.map(lambda m: (rank.get(m, len(rank)), m)),
+                                      kind="stable").reset_index(drop=True)
     avoided = result.avoided_dev.reset_index()
     avoided = avoided[["model_id", "member", "segment", "reason", "has_successor", "avoided_dev_eur_m",
                        "avoided_dev_window_eur_m", "lost_contribution_eur_m_per_year", "lost_years",
