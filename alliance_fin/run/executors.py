@@ -188,7 +188,7 @@ class ProcessPool:
         self.kernel_dir = Path(tempfile.mkdtemp(prefix="afk-"))
         self.zygote = zygote  # a Zygote started earlier (it then belongs to the pool), or None
         if engine == "warm" and zygote is None:
-            from alliance_fin.run.warm import Zygote
+            from alliance_fin.run.zygote import Zygote
 
             self.zygote = Zygote(self.kernel_dir)  # imports while the parent prepares the jobs
 

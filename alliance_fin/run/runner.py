@@ -438,7 +438,7 @@ def run_cli(
     """
     zygote = None
     if engine == "warm" and not scheduler:  # its imports overlap the checks; it writes nothing
-        from alliance_fin.run.warm import Zygote
+        from alliance_fin.run.zygote import Zygote
 
         zygote = Zygote()
     executor: Executor | None = None

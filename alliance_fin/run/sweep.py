@@ -288,7 +288,7 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
     """
     zygote = None
     if engine == "warm" and not scheduler:  # its imports overlap planning; it writes nothing
-        from alliance_fin.run.warm import Zygote
+        from alliance_fin.run.zygote import Zygote
 
         zygote = Zygote()
     try:

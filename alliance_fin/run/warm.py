@@ -19,15 +19,12 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from jupyter_client.connect import KernelConnectionInfo
@@ -36,8 +33,9 @@ from papermill.engines import papermill_engines
 
 from alliance_fin.run.execute import IPCKernelManager
 from alliance_fin.run.warm_engine import WarmEngine
+from alliance_fin.run.zygote import Zygote
 
-__all__ = ["WarmEngine", "WarmKernelManager", "WarmProvisioner", "ZYGOTE_ENV", "Zygote"]
+__all__ = ["WarmEngine", "WarmKernelManager", "WarmProvisioner", "ZYGOTE_ENV", "Zygote"]  # Zygote: from .zygote
 
 #: Environment variable holding the Unix socket path of the zygote a worker's kernels come from.
 ZYGOTE_ENV = "ALLIANCE_FIN_ZYGOTE"
@@ -201,43 +199,3 @@ class WarmKernelManager(IPCKernelManager):
 
 
 papermill_engines.register("warm", WarmEngine)  # also an entry point, for `papermill --engine warm`
-
-
-class Zygote:
-    """A running zygote process (see :mod:`alliance_fin.run.zygote`), owned by an executor.
-
-    Starting one returns at once; the zygote imports in the background and answers requests
-    when done (they wait for it).
-
-    Parameters
-    ----------
-    folder : Path, optional
-        A short private folder for its socket (Unix socket paths are limited to ~100 bytes);
-        default a new temporary folder, removed by :meth:`close`.
-    """
-
-    def __init__(self, folder: Path | None = None) -> None:
-        self._own = folder is None
-        self.folder = Path(tempfile.mkdtemp(prefix="afz-")) if folder is None else Path(folder)
-        self.address = str(self.folder / "zygote.sock")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alliance_fin.run.zygote", self.address],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C is for the parent, which then closes us
-        )
-
-    def close(self) -> None:
-        """Stop the zygote; it kills any kernel still running, then exits."""
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()  # type: ignore[union-attr]
-            except OSError:
-                pass
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._own:
-            shutil.rmtree(self.folder, ignore_errors=True)

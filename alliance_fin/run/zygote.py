@@ -1,6 +1,7 @@
 """The warm zygote: one process that imports the reports' libraries once and forks a kernel per job.
 
-Run as ``python -m alliance_fin.run.zygote SOCKET`` (by :class:`alliance_fin.run.warm.Zygote`).
+Run as ``python -m alliance_fin.run.zygote SOCKET`` (by :class:`Zygote`, which needs nothing but
+the standard library, so a run starts it before importing papermill).
 It listens on the Unix socket ``SOCKET`` *before* importing anything heavy, so clients can
 connect while it warms up (their requests wait in the backlog), then imports numpy, pandas,
 pandera, matplotlib (inline backend chosen through ``MPLBACKEND`` first, as ipykernel does),
@@ -29,12 +30,16 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
-__all__ = ["KERNEL_NAME", "PRELOAD", "main"]
+__all__ = ["KERNEL_NAME", "PRELOAD", "Zygote", "main"]
 
 #: Modules imported once in the zygote: what a report notebook imports, then what
 #: ``IPKernelApp.initialize`` imports (found by diffing ``sys.modules``: 0.5 s of debugpy,
@@ -256,6 +261,46 @@ def _kill_group(pid: int) -> None:
             continue
 
 
+class Zygote:
+    """A running zygote process (see :mod:`alliance_fin.run.zygote`), owned by an executor.
+
+    Starting one returns at once; the zygote imports in the background and answers requests
+    when done (they wait for it).
+
+    Parameters
+    ----------
+    folder : Path, optional
+        A short private folder for its socket (Unix socket paths are limited to ~100 bytes);
+        default a new temporary folder, removed by :meth:`close`.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._own = folder is None
+        self.folder = Path(tempfile.mkdtemp(prefix="afz-")) if folder is None else Path(folder)
+        self.address = str(self.folder / "zygote.sock")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "alliance_fin.run.zygote", self.address],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C is for the parent, which then closes us
+        )
+
+    def close(self) -> None:
+        """Stop the zygote; it kills any kernel still running, then exits."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._own:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m alliance_fin.run.zygote SOCKET``: listen, import, then serve until stdin ends."""
     args = sys.argv[1:] if argv is None else argv
@@ -284,4 +329,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # every child is reaped and the socket removed: skip the interpreter's teardown of pandas,
+    # matplotlib and the rest (about half a second the parent would wait in Zygote.close)
+    os._exit(main())
