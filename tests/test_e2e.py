@@ -59,6 +59,19 @@ def test_bundle_files_and_manifest(bundle):
     assert "max_saving_rate" not in manifest["parameters"]["milestones"]
 
 
+def test_index_rewritten_from_the_manifest_is_the_runs_own(bundle, tmp_path):
+    """``pack`` rewrites index.html from manifest.json: without a pack it must be the page the run wrote
+    (the data's label included: "packaged default line-up", not the file name)."""
+    import shutil
+
+    from alliance_fin.run.html_export import write_index_html
+
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle, copy)
+    assert "packaged default line-up" in (bundle / "index.html").read_text()
+    assert write_index_html(copy).read_bytes() == (bundle / "index.html").read_bytes()
+
+
 def test_headlines_equal_the_library(bundle):
     manifest = json.loads((bundle / "manifest.json").read_text())
     heads = {r: manifest["reports"][r]["headline"] for r in REPORT_SPECS}

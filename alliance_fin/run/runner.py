@@ -310,7 +310,7 @@ def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) 
         "parameters_hash": parameters_hash(plan.parameters_differ) if plan.parameters_differ else "",
         # the file name only (DESIGN section 2): a manifest should not leak the folders of the machine
         "data": {"path": os.path.basename(str(plan.data["path"])), "sha256": plan.data["sha256"],
-                 "rows": plan.data["rows"]},
+                 "rows": plan.data["rows"], "label": os.path.basename(str(plan.data["label"]))},
         "reports": {
             res["report"]: {
                 "status": res["status"],
