@@ -49,10 +49,8 @@ __all__ = ["KERNEL_NAME", "PRELOAD", "Zygote", "main"]
 PRELOAD = (
     "numpy", "pandas", "pandera.pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "openpyxl",
     "IPython", "IPython.display", "IPython.core.pylabtools", "alliance_fin", "alliance_fin.inputs.load",
-    "alliance_fin.present.savings", "alliance_fin.present.trimming", "alliance_fin.present.milestones",
     "alliance_fin.present.display", "alliance_fin.present.plots", "alliance_fin.present.provenance",
-    "alliance_fin.run.outputs", "alliance_fin.excel.savings", "alliance_fin.excel.trimming",
-    "alliance_fin.excel.milestones",
+    "alliance_fin.run.outputs",
     # the kernel's own start
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "debugpy",
     "IPython.core.debugger", "IPython.core.completerlib", "IPython.extensions.storemagic", "sqlite3", "pdb",
@@ -61,6 +59,12 @@ PRELOAD = (
     "pandera.backends.pandas.register", "pandera.accessors.pandas_accessor",
     "pandera.strategies.pandas_strategies", "hypothesis", "pandas.core.reshape.reshape",
     "pandas.io.formats.string", "encodings.idna", "encodings.latin_1", "encodings.utf_8_sig",
+    # the first figure, table and workbook (found by diffing sys.modules after every report ran)
+    "matplotlib.backends.backend_agg", "matplotlib_inline.backend_inline", "PIL.PngImagePlugin",
+    "PIL.BmpImagePlugin", "PIL.GifImagePlugin", "PIL.JpegImagePlugin", "PIL.PpmImagePlugin", "PIL.features",
+    "pandera.backends.pandas.builtin_checks", "pandera.backends.pandas.builtin_hypotheses",
+    "pandera.strategies.pandas_constraints", "pandera.api.geopandas.container", "pandas.core.methods.to_dict",
+    "openpyxl.packaging.extended", "encodings.cp437",
 )
 _INLINE = "module://matplotlib_inline.backend_inline"
 _PR_SET_PDEATHSIG = 1
@@ -93,12 +97,16 @@ def _die_with_parent(sig: int = signal.SIGKILL) -> None:
 
 
 def preload() -> None:
-    """Import :data:`PRELOAD` with the inline matplotlib backend selected (not yet loaded)."""
+    """Import :data:`PRELOAD` and the reports' modules, with the inline matplotlib backend selected."""
     import importlib
 
     if not os.environ.get("MPLBACKEND"):  # what IPKernelApp.init_gui_pylab does, before any import
         os.environ["MPLBACKEND"] = _INLINE
-    for name in PRELOAD:
+    from alliance_fin.registry import REPORT_SPECS
+
+    # and every report's builder and workbook writer, so a report added to the registry is preloaded too
+    reports = [target.split(":")[0] for spec in REPORT_SPECS.values() for target in (spec.builder, spec.writer)]
+    for name in [*PRELOAD, *reports]:
         try:
             importlib.import_module(name)
         except ImportError:  # an optional library missing: the kernel will report it as usual

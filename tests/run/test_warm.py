@@ -250,3 +250,17 @@ def test_which_kernel_specs_are_forked(cmd, expected):
     from alliance_fin.run.warm import _kernel_args
 
     assert _kernel_args(cmd) == expected
+
+
+def test_zygote_preloads_every_report_of_the_registry():
+    """A kernel forked from the zygote must not pay a report's imports (the fourth report once did)."""
+    import subprocess
+
+    code = ("import sys; from alliance_fin.run.zygote import preload; preload(); "
+            "from alliance_fin.registry import REPORT_SPECS; "
+            "missing = [t.split(':')[0] for s in REPORT_SPECS.values() for t in (s.builder, s.writer) "
+            "if t.split(':')[0] not in sys.modules]; "
+            "missing += [m for m in ('matplotlib.backends.backend_agg', 'matplotlib_inline.backend_inline') "
+            "if m not in sys.modules]; print(missing)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
