@@ -1,7 +1,7 @@
 """Reading a finished run bundle back: its manifest, its reports, readable labels for its keys.
 
 ``pack`` and ``compare`` start here. A folder is a bundle when it holds a ``manifest.json``
-that parses to the shape :func:`alliance_fin.run.runner.build_manifest` writes (``run_id``,
+that parses to the shape :func:`alliance_fin.run.manifest.build_manifest` writes (``run_id``,
 ``alliance_fin_version``, ``parameters``, ``data``, ``reports``); anything else is refused
 with :class:`~alliance_fin.errors.InputError` (exit 2) before any file is written.
 """

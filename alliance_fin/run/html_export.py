@@ -263,7 +263,7 @@ def build_index_html(manifest: dict, *, titles: dict[str, str], data_label: str,
     Parameters
     ----------
     manifest : dict
-        The run manifest (see ``runner.build_manifest``).
+        The run manifest (see ``manifest.build_manifest``).
     titles : dict of str to str
         Report name -> display title.
     data_label : str

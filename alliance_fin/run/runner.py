@@ -4,7 +4,8 @@ Three steps. :func:`plan_run` validates report names, parameters, the data file 
 folder and raises ``ParameterError``/``InputError`` with every problem before anything is
 written. :func:`execute_plan` stages all outputs in a hidden folder beside the target, runs one
 worker process per report (each with its own IPC kernel, see :mod:`alliance_fin.run.execute`),
-writes ``manifest.json`` and ``index.html`` and moves the files into place. :func:`run_cli` is
+writes ``manifest.json`` and ``index.html`` and moves the files into place
+(:mod:`alliance_fin.run.manifest`). :func:`run_cli` is
 what the CLI calls.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 import os
 import shutil
 import sys
@@ -23,16 +23,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from alliance_fin import __version__, paths
+from alliance_fin import paths
 from alliance_fin.errors import InputError, ParameterError
 from alliance_fin.files import sha256_file
 from alliance_fin.inputs.ids import parse_ids
 from alliance_fin.run.executors import ENGINES, KILL_GRACE_S, Executor, ProcessPool, make_executor, run_jobs
+from alliance_fin.run.manifest import finish_bundle, parameters_hash
 from alliance_fin.run.params import REPORT_SPECS, ReportSpec, load_params_file, parse_overrides, resolve_params
-from alliance_fin.run.publish import BUNDLE_FILES, claim_out, publish_bundle, release_out, write_text_atomic
+from alliance_fin.run.publish import claim_out, release_out
 
-__all__ = ["DEFAULT_TIMEOUT_S", "KILL_GRACE_S", "RunPlan", "RunResult", "build_manifest", "execute_plan",
-           "finish_bundle", "format_summary", "notebook_hashes", "plan_run", "run_cli", "run_reports"]
+__all__ = ["DEFAULT_TIMEOUT_S", "KILL_GRACE_S", "RunPlan", "RunResult", "execute_plan", "format_summary",
+           "plan_run", "run_cli", "run_reports"]
 
 DEFAULT_TIMEOUT_S = 600.0
 
@@ -142,14 +143,6 @@ def parameters_differ(parameters: Mapping[str, Mapping[str, Any]],
             if name != "scenario" and defaults.get(report, {}).get(name, value) != value:
                 differ.setdefault(name, value)
     return dict(sorted(differ.items()))
-
-
-def parameters_hash(differ: Mapping[str, Any]) -> str:
-    """A short hash (8 hex digits) of the differing parameters, for folder names and run ids."""
-    import hashlib
-
-    text = json.dumps(dict(differ), sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def _run_name(stamp: str, scenario: str, differ: Mapping[str, Any]) -> str:
@@ -283,58 +276,6 @@ def build_jobs(plan: RunPlan, staging: Path, key_prefix: str = "") -> list[dict[
             "reproducible": plan.reproducible, "key": f"{key_prefix}{r}", "env": env,
         })
     return jobs
-
-
-# -- bundle: manifest, index page, publishing ------------------------------------------------
-
-def notebook_hashes(plan: RunPlan) -> dict[str, str]:
-    """Report -> SHA-256 of the notebook it runs (recorded in the manifest; sweeps reuse bundles by it)."""
-    return {r: _notebook_sha256(str(plan.notebooks_dir / plan.specs[r].notebook)) for r in plan.reports}
-
-
-@functools.lru_cache(maxsize=64)
-def _notebook_sha256(path: str) -> str:
-    return sha256_file(path)
-
-
-def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) -> dict[str, Any]:
-    """The ``manifest.json`` content (hashes computed from the staged files)."""
-    return {
-        "run_id": plan.run_id,
-        "created": plan.created,
-        "alliance_fin_version": __version__,
-        "notebooks": notebook_hashes(plan),
-        "parameters": {r: plan.parameters[r] for r in plan.reports},
-        # what differs from the defaults (empty for a default run): the folder's and run id's -<hash>
-        "parameters_differ": dict(plan.parameters_differ),
-        "parameters_hash": parameters_hash(plan.parameters_differ) if plan.parameters_differ else "",
-        # the file name only (DESIGN section 2): a manifest should not leak the folders of the machine
-        "data": {"path": os.path.basename(str(plan.data["path"])), "sha256": plan.data["sha256"],
-                 "rows": plan.data["rows"], "label": os.path.basename(str(plan.data["label"]))},
-        "reports": {
-            res["report"]: {
-                "status": res["status"],
-                "seconds": res["seconds"],
-                "outputs": {name: sha256_file(staging / name) for name in res["outputs"]},
-                "headline": res["headline"],
-                "error": res.get("error"),
-            }
-            for res in results
-        },
-    }
-
-
-def finish_bundle(plan: RunPlan, results: list[dict[str, Any]], staging: Path) -> None:
-    """Write ``manifest.json`` and ``index.html`` into ``staging`` and publish it as ``plan.out``."""
-    from alliance_fin.run.html_export import build_index_html
-
-    manifest = build_manifest(plan, results, staging)
-    write_text_atomic(staging / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    titles = {r: plan.specs[r].title for r in plan.reports}
-    write_text_atomic(staging / "index.html", build_index_html(manifest, titles=titles,
-                                                         data_label=plan.data["label"]))
-    files = [name for res in results for name in res["outputs"]] + list(BUNDLE_FILES)
-    publish_bundle(staging, plan.out, files, plan.specs)
 
 
 def claim_staging(plan: RunPlan) -> tuple[int, Path]:

@@ -39,9 +39,10 @@ from alliance_fin import paths
 from alliance_fin.errors import AllianceFinError, ParameterError
 from alliance_fin.files import sha256_file
 from alliance_fin.run.executors import make_executor, run_jobs
+from alliance_fin.run.manifest import finish_bundle, notebook_hashes
 from alliance_fin.run.params import REPORTS, unique_key_loader
 from alliance_fin.run.publish import claim_out, release_out, write_text_atomic
-from alliance_fin.run.runner import RunPlan, build_jobs, finish_bundle, notebook_hashes, plan_run
+from alliance_fin.run.runner import RunPlan, build_jobs, plan_run
 
 MAX_SCENARIOS = 500
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
