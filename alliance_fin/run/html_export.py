@@ -351,6 +351,6 @@ def write_index_html(run_dir: str | Path) -> Path:
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     titles = {r: REPORT_SPECS[r].title for r in manifest.get("reports", {}) if r in REPORT_SPECS}
     data = manifest.get("data", {})
-    text = build_index_html(manifest, titles=titles, data_label=str(data.get("label") or data.get("path", "")),
+    text = build_index_html(manifest, titles=titles, data_label=str(manifest.get("data_label") or data.get("path", "")),
                             pack=(run_dir / "pack.pdf").is_file())
     return write_atomic(run_dir / "index.html", text)

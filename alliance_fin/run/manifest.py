@@ -55,7 +55,9 @@ def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) 
         "parameters_hash": parameters_hash(plan.parameters_differ) if plan.parameters_differ else "",
         # the file name only (DESIGN section 2): a manifest should not leak the folders of the machine
         "data": {"path": os.path.basename(str(plan.data["path"])), "sha256": plan.data["sha256"],
-                 "rows": plan.data["rows"], "label": os.path.basename(str(plan.data["label"]))},
+                 "rows": plan.data["rows"]},
+        # how the index page names the data ("packaged default line-up", or the file's name)
+        "data_label": os.path.basename(str(plan.data["label"])),
         "reports": {
             res["report"]: {
                 "status": res["status"],
