@@ -81,10 +81,13 @@ def _summary_copy(xlsx: Path, target: Path) -> list[str]:
         keep = summary_sheets(names)
         if not keep:
             return []
-        for tag, name in zip(tags, names):
+        for index, (tag, name) in enumerate(zip(tags, names)):
             if name not in keep:
                 new = re.sub(r'\sstate="[^"]*"', "", tag).replace("<sheet ", '<sheet state="hidden" ', 1)
                 book = book.replace(tag, new, 1)
+                # LibreOffice prints a hidden sheet that has a print area: drop its print area and titles
+                book = re.sub(rf'<definedName name="_xlnm\.Print_(?:Area|Titles)" localSheetId="{index}"[^>]*>'
+                              r"[^<]*</definedName>", "", book)
         first = names.index(keep[0])
         book = re.sub(r'\b(activeTab|firstSheet)="\d+"', lambda mt: f'{mt.group(1)}="{first}"', book)
         if "activeTab=" not in book:

@@ -231,3 +231,21 @@ def test_pack_is_a4_landscape_numbered_and_bookmarked(bundle, capsys):
     children = [item for item in reader.outline if isinstance(item, list)]
     assert len(children) == len(REPORTS)
     assert all(any(c.title.startswith("Workbook: ") for c in kids) for kids in children)
+    # ...and only those: a hidden sheet with a print area would print anyway (LibreOffice), so the
+    # copy drops it; each workbook page's footer names its sheet (pdftotext keeps the footer's layout)
+    import subprocess
+
+    from alliance_fin.run.bundle import summary_sheets
+
+    ends = [*starts[1:], total]
+    for report, kids, end in zip(REPORTS, children, ends[1:]):
+        part = next(c for c in kids if c.title.startswith("Workbook: "))
+        wanted = set(part.title.removeprefix("Workbook: ").split(", "))
+        title = REPORT_SPECS[report].workbook_title
+        seen = []
+        for number in range(reader.get_destination_page_number(part) + 1, end + 1):
+            text = subprocess.run(["pdftotext", "-f", str(number), "-l", str(number), "-layout", str(pack), "-"],
+                                  capture_output=True, text=True, check=True).stdout
+            seen += [m.group(1) for m in re.finditer(rf"^\s*{re.escape(title)}\s{{2,}}(\S.*?)\s*$", text, re.M)]
+        assert seen and set(seen) <= wanted, (report, sorted(set(seen) - wanted))
+        assert wanted == set(summary_sheets(list(wanted | set(seen))))
