@@ -44,6 +44,7 @@ __all__ = ["MAX_ROWS", "column_unit", "display_figure", "format_rate", "format_t
            "section_tables_html", "show"]
 
 MAX_ROWS = 60  # longer tables are cut in the HTML (the workbook holds every row)
+LONG_TEXT_CHARS = 40  # a text column with a longer value gets a minimum width on screen
 PERCENT_HINTS = ("share", "rate", "pct")
 #: Words of a column name that make an integer or float column a count (models, vehicles, years).
 COUNT_HINTS = ("volume", "models", "units", "count", "launches", "years", "sourced", "assumed", "derived")
@@ -212,8 +213,11 @@ def format_table(frame: pd.DataFrame, *, caption: str | None = None, percent: tu
         numeric = k not in ("text", "bool") or (
             k == "text" and frame[c].astype(str).str.strip().str.match(_NUMERIC_TEXT).all() and len(frame))
         align = "right" if numeric else "left"
+        # a column of long notes (e.g. what changed in a model) gets room on screen, so it does not
+        # wrap into a sliver that makes every row tall; print.css lifts this on paper
+        wide = not numeric and len(frame) and frame[c].astype(str).str.len().max() > LONG_TEXT_CHARS
         styles[c] = [{"selector": "th", "props": f"text-align: {align};"},
-                     {"selector": "td", "props": f"text-align: {align};"}]
+                     {"selector": "td", "props": f"text-align: {align};" + (" min-width: 22em;" if wide else "")}]
     styler = styler.set_table_styles(styles, overwrite=False)
     # pandas gives each Styler a random id; a content hash keeps the HTML byte-identical between runs
     digest = hashlib.sha1(digest_src.encode() + str(caption).encode() + currency.encode())

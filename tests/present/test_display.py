@@ -203,3 +203,14 @@ def test_a_javascript_address_is_not_a_link():
 def test_several_addresses_in_one_cell_are_each_a_link():
     html = format_table(pd.DataFrame({"url": ["https://a.example/x ; https://b.example/y"]})).to_html()
     assert html.count("<a href=") == 2
+
+
+def test_a_column_of_long_notes_gets_room_on_screen_and_none_on_paper():
+    from alliance_fin.paths import TEMPLATES_DIR
+    from alliance_fin.present.display import LONG_TEXT_CHARS, format_table
+
+    frame = pd.DataFrame({"model_id": ["N09", "R11"], "changes": ["x" * (LONG_TEXT_CHARS + 1), "short"]})
+    css = format_table(frame).to_html()
+    assert css.count("min-width: 22em") == 1  # the notes column only, not the ids
+    print_css = (TEMPLATES_DIR / "html" / "alliance" / "print.css").read_text(encoding="utf-8")
+    assert "min-width: 0 !important" in print_css  # lifted when printed: the print rules fit tables to the page
