@@ -64,6 +64,10 @@ STEP_COLUMNS = {"delays": ("launch_year",), "regroupings": ("family_id", "role")
 REVISED_COLUMNS = ("end_year", "replaces", "annual_volume", "platform", "common_platform", "segment",
                    "dev_cost_eur_m", "scheme_since", "member")
 TIMING_CAUSES = ("delays",)
+#: How the ``changes`` text names a changed column (others: underscores become spaces).
+CHANGE_WORDS = {"family_id": "family", "replaces": "replaces", "annual_volume": "volume",
+                "common_platform": "common platform", "dev_cost_eur_m": "development cost (EUR m)",
+                "scheme_since": "scheme decided"}
 HEADLINE_KEYS = ("models_delayed", "models_cancelled", "models_added", "savings_plan_eur_m",
                  "savings_actual_eur_m", "savings_realisation_rate", "lf_share_range_2025_plan",
                  "lf_share_range_2025_actual", "common_platform_volume_share_2024_plan",
@@ -113,7 +117,8 @@ def calc_model_status(plan: pd.DataFrame, outcome: pd.DataFrame) -> pd.DataFrame
         Index ``model_id`` (plan order, then the added models in outcome order); columns
         ``in_plan_lineup``, ``in_outcome`` (bool), ``status`` (see :data:`STATUSES`),
         ``delay_years`` (Int64: outcome launch - planned launch; <NA> unless in both),
-        ``regrouped``, ``revised`` (bool), ``changes`` (text: each changed value, plan -> outcome),
+        ``regrouped``, ``revised`` (bool), ``changes`` (text: each changed value, plan → outcome,
+        e.g. ``family F09 → none; role leader → standalone``),
         ``rest_of_range`` (bool: an aggregate row, never counted as a model).
     """
     p, o = _indexed(plan, "plan"), _indexed(outcome, "outcome")
@@ -135,7 +140,7 @@ def calc_model_status(plan: pd.DataFrame, outcome: pd.DataFrame) -> pd.DataFrame
             a = _norm(p.at[i, col]) if col in p.columns else ""
             b = _norm(o.at[i, col]) if col in o.columns else ""
             if a != b:
-                parts.append(f"{col} {a or '-'} -> {b or '-'}")
+                parts.append(f"{CHANGE_WORDS.get(col, col.replace('_', ' '))} {a or 'none'} → {b or 'none'}")
                 regrouped[i] |= col in ("family_id", "role")
                 revised[i] |= col in REVISED_COLUMNS
         changes[i] = "; ".join(parts)

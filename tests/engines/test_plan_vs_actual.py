@@ -188,3 +188,11 @@ def test_bridge_causes_add_up_to_the_difference(pair, baseline):
     assert result.models[CAUSE_KEYS].sum().to_numpy() == pytest.approx(step[CAUSE_KEYS].to_numpy(), abs=1e-9)
     assert result.models["variance_eur_m"].sum() == pytest.approx(difference, abs=1e-9)
     assert set(result.models["status"][~result.models["in_outcome"]]) <= {"cancelled"}
+
+
+def test_changes_text_names_each_changed_value_in_words():
+    plan = lineup(model("L", family="F", role="leader", launch=2022, volume=50_000))
+    outcome = lineup(model("L", launch=2023, volume=60_000))
+    changes = calc_model_status(plan, outcome).loc["L", "changes"]
+    assert changes == ("launch year 2022 → 2023; family F → none; role leader → standalone; "
+                       "volume 50000 → 60000")
