@@ -41,7 +41,7 @@ from alliance_fin.present.units import format_rate, format_value
 from alliance_fin.registry import label
 
 __all__ = ["MAX_ROWS", "column_unit", "display_figure", "format_rate", "format_table", "format_value",
-           "section_tables_html", "show"]
+           "section_figure", "section_tables_html", "show"]
 
 MAX_ROWS = 60  # longer tables are cut in the HTML (the workbook holds every row)
 LONG_TEXT_CHARS = 40  # a text column with a longer value gets a minimum width on screen
@@ -260,16 +260,23 @@ def show(report: Report, section: str) -> None:
     display(Markdown(sec.reading))
     for table in section_tables_html(report, section):
         display(HTML(table))
-    if sec.plot is not None:
-        names = sec.table if isinstance(sec.table, tuple) else (sec.table,) if sec.table else ()
-        plot = getattr(plots, sec.plot)
-        data = report.tables[sec.plot_table or names[0]]
-        kwargs = dict(sec.plot_kwargs)
-        if "currency" in plot.__code__.co_varnames:
-            kwargs.setdefault("currency", report.currency)
-        ax = plot(data, **kwargs)
-        display_figure(ax.figure)
-        plt.close(ax.figure)
+    fig = section_figure(report, section)
+    if fig is not None:
+        display_figure(fig)
+        plt.close(fig)
+
+
+def section_figure(report: Report, section: str) -> Figure | None:
+    """The chart of one section of ``report`` (a new matplotlib figure), or None when it has none."""
+    sec = report.sections[section]
+    if sec.plot is None:
+        return None
+    names = sec.table if isinstance(sec.table, tuple) else (sec.table,) if sec.table else ()
+    plot = getattr(plots, sec.plot)
+    kwargs = dict(sec.plot_kwargs)
+    if "currency" in plot.__code__.co_varnames:
+        kwargs.setdefault("currency", report.currency)
+    return plot(report.tables[sec.plot_table or names[0]], **kwargs).figure
 
 
 def display_figure(fig: Figure) -> None:

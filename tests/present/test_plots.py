@@ -101,19 +101,15 @@ def test_packaged_lineup_timeline_counts_models():
 
 def _report_figures():
     """Every chart of every report on the packaged data, drawn as ``show`` draws it."""
+    from alliance_fin.present.display import section_figure
     from alliance_fin.registry import REPORT_SPECS
 
     for name, spec in REPORT_SPECS.items():
         report = spec.build_function()()
-        for key, sec in report.sections.items():
-            if sec.plot is None:
-                continue
-            names = sec.table if isinstance(sec.table, tuple) else (sec.table,) if sec.table else ()
-            kwargs = dict(sec.plot_kwargs)
-            plot = getattr(plots, sec.plot)
-            if "currency" in plot.__code__.co_varnames:
-                kwargs.setdefault("currency", report.currency)
-            yield f"{name}:{key}", plot(report.tables[sec.plot_table or names[0]], **kwargs).figure
+        for key in report.sections:
+            fig = section_figure(report, key)
+            if fig is not None:
+                yield f"{name}:{key}", fig
 
 
 def test_every_chart_fits_its_figure():
