@@ -146,18 +146,15 @@ def naive_once(folder: Path) -> float:
     return total
 
 
-def bench_suite(tmp: Path, repeat: int, naive_repeat: int) -> tuple[list[Row], dict]:
+def bench_suite(tmp: Path, repeat: int, naive_repeat: int) -> list[Row]:
     jobs = min(os.cpu_count() or 1, len(REPORTS))
     run, rss, floor, naive = [], [], [], []
     for i in range(repeat):
         seconds, peak = measure([BIN / "alliance-fin", "run", "--out", tmp / f"suite{i}"])
         run.append(seconds)
         rss.append(peak)
-        if naive_repeat:  # 0: only the run is needed (as the scale benchmark's reference)
-            floor.append(measure([sys.executable, __file__, "--floor", str(len(REPORTS)), str(jobs)], cwd=tmp)[0])
-    if not naive_repeat:
-        return [], {"seconds": median(run), "rss": median(rss)}
-    for i in range(naive_repeat):
+        floor.append(measure([sys.executable, __file__, "--floor", str(len(REPORTS)), str(jobs)], cwd=tmp)[0])
+    for i in range(max(1, naive_repeat)):  # the ratio needs at least one
         naive.append(naive_once(tmp / f"naive{i}"))
     r, f, n = median(run), median(floor), median(naive)
     rows = [
@@ -168,7 +165,7 @@ def bench_suite(tmp: Path, repeat: int, naive_repeat: int) -> tuple[list[Row], d
             f"run/floor {r / f:.2f}", "<= 1.50", r / f <= 1.5),
         Row("suite", "peak RSS of the run (process tree)", f"{median(rss) / 2**20:.0f} MiB"),
     ]
-    return rows, {"seconds": r, "rss": median(rss), "floor": f, "naive": n}
+    return rows
 
 
 def bench_warm(tmp: Path, repeat: int, grid: Path, workers: int) -> list[Row]:
@@ -427,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="af-bench-") as tmp_name:
         tmp = Path(tmp_name)
         if "suite" in only:
-            rows += bench_suite(tmp, args.repeat, args.naive_repeat)[0]
+            rows += bench_suite(tmp, args.repeat, args.naive_repeat)
             print(f"suite done ({time.perf_counter() - started:.0f} s)", flush=True)
         if "warm" in only:
             rows += bench_warm(tmp, args.repeat, args.grid, args.workers)
