@@ -65,7 +65,7 @@ REVISED_COLUMNS = ("end_year", "replaces", "annual_volume", "platform", "common_
                    "dev_cost_eur_m", "scheme_since", "member")
 TIMING_CAUSES = ("delays",)
 #: How the ``changes`` text names a changed column (others: underscores become spaces).
-CHANGE_WORDS = {"family_id": "family", "replaces": "replaces", "annual_volume": "volume",
+CHANGE_WORDS = {"family_id": "family", "annual_volume": "volume",
                 "common_platform": "common platform", "dev_cost_eur_m": "development cost (EUR m)",
                 "scheme_since": "scheme decided"}
 HEADLINE_KEYS = ("models_delayed", "models_cancelled", "models_added", "savings_plan_eur_m",
