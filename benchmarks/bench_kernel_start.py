@@ -72,7 +72,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     from alliance_fin.run.execute import KERNEL_DIR_ENV, IPCKernelManager
-    from alliance_fin.run.warm import ZYGOTE_ENV, WarmKernelManager, Zygote, request_kernel
+    from alliance_fin.run.warm import ZYGOTE_ENV, WarmKernelManager, request_kernel
+    from alliance_fin.run.zygote import Zygote
 
     folder = Path(tempfile.mkdtemp(prefix="afb-"))
     os.environ[KERNEL_DIR_ENV] = str(folder)

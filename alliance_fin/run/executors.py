@@ -173,7 +173,7 @@ class ProcessPool:
         Seconds per notebook cell; a job running longer than ``timeout + KILL_GRACE_S`` in all
         is killed with its kernel and reported as failed.
     engine : str
-        ``"warm"`` (default): kernels forked by one :class:`~alliance_fin.run.warm.Zygote` that
+        ``"warm"`` (default): kernels forked by one :class:`~alliance_fin.run.zygote.Zygote` that
         the pool starts at once and stops on :meth:`close`; ``"kernel"``: a fresh kernel per job.
     zygote : Zygote, optional
         For ``"warm"``: a zygote already started (e.g. before planning, so that its imports

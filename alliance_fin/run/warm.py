@@ -1,7 +1,7 @@
 """The warm execution engine: papermill runs each notebook in a real kernel forked from a warm zygote.
 
 A fresh kernel spends most of its start importing pandas, matplotlib, seaborn, openpyxl,
-ipykernel and ``alliance_fin``. :class:`Zygote` starts one process
+ipykernel and ``alliance_fin``. :class:`alliance_fin.run.zygote.Zygote` starts one process
 (:mod:`alliance_fin.run.zygote`) that does those imports once; for every job, jupyter_client
 asks it through :class:`WarmProvisioner` for a kernel, and it forks a child that becomes an
 ordinary ``IPKernelApp`` on the connection file jupyter_client wrote, in the job's working
@@ -33,9 +33,8 @@ from papermill.engines import papermill_engines
 
 from alliance_fin.run.execute import IPCKernelManager
 from alliance_fin.run.warm_engine import WarmEngine
-from alliance_fin.run.zygote import Zygote
 
-__all__ = ["WarmEngine", "WarmKernelManager", "WarmProvisioner", "ZYGOTE_ENV", "Zygote"]  # Zygote: from .zygote
+__all__ = ["WarmEngine", "WarmKernelManager", "WarmProvisioner", "ZYGOTE_ENV"]
 
 #: Environment variable holding the Unix socket path of the zygote a worker's kernels come from.
 ZYGOTE_ENV = "ALLIANCE_FIN_ZYGOTE"

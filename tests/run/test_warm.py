@@ -18,7 +18,8 @@ from alliance_fin.registry import REPORT_SPECS
 from alliance_fin.run import runner
 from alliance_fin.run.executors import ProcessPool
 from alliance_fin.run.params import COMMON_PARAMS, ReportSpec
-from alliance_fin.run.warm import Zygote, request_kernel
+from alliance_fin.run.warm import request_kernel
+from alliance_fin.run.zygote import Zygote
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 EPOCH = "1600000000"
