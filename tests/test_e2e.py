@@ -64,7 +64,7 @@ def test_index_rewritten_from_the_manifest_is_the_runs_own(bundle, tmp_path):
     (the data's label included: "packaged default line-up", not the file name)."""
     import shutil
 
-    from alliance_fin.run.html_export import write_index_html
+    from alliance_fin.run.index_page import write_index_html
 
     copy = tmp_path / "copy"
     shutil.copytree(bundle, copy)

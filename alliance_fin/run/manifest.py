@@ -73,7 +73,7 @@ def build_manifest(plan: RunPlan, results: list[dict[str, Any]], staging: Path) 
 
 def finish_bundle(plan: RunPlan, results: list[dict[str, Any]], staging: Path) -> None:
     """Write ``manifest.json`` and ``index.html`` into ``staging`` and publish it as ``plan.out``."""
-    from alliance_fin.run.html_export import build_index_html
+    from alliance_fin.run.index_page import build_index_html
 
     manifest = build_manifest(plan, results, staging)
     write_text_atomic(staging / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")

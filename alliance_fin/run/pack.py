@@ -248,7 +248,7 @@ def write_pack(folder: str | Path, out: str | Path | None = None) -> Path:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if written.resolve() == (bundle.folder / "pack.pdf").resolve():
-        from alliance_fin.run.html_export import write_index_html
+        from alliance_fin.run.index_page import write_index_html
 
         write_index_html(bundle.folder)  # the bundle's index page now links pack.pdf
     return written

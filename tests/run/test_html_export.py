@@ -10,7 +10,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from alliance_fin.run.html_export import build_html, build_index_html, write_html
+from alliance_fin.run.html_export import build_html, write_html
+from alliance_fin.run.index_page import build_index_html
 
 # a 1x1 transparent PNG
 PNG = base64.b64encode(
@@ -239,7 +240,7 @@ def test_index_page_labels_in_registry_order_never_raw_keys():
 def test_index_page_links_the_pack_when_there_is_one(tmp_path: Path):
     import json
 
-    from alliance_fin.run.html_export import write_index_html
+    from alliance_fin.run.index_page import write_index_html
 
     (tmp_path / "manifest.json").write_text(json.dumps(_savings_manifest()), encoding="utf-8")
     without = write_index_html(tmp_path).read_text(encoding="utf-8")
