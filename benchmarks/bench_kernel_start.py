@@ -1,10 +1,10 @@
-"""Kernel start-up alone, by way of starting it: fresh kernel, kernel forked from the zygote, in-process.
+"""Kernel start-up alone, by engine: a fresh kernel (``kernel``) against the warm engine's start.
 
 Each figure is the median of ``--repeat`` runs of: start a kernel, wait until it answers, run
-the reports' imports in it (``run_all.FLOOR_IMPORTS``), shut it down. The zygote is started (and
-its imports finished) before the clock starts, as in a sweep after the first job. The in-process
-figure forks this (already warm) process and starts ipykernel's ``InProcessKernelManager`` in the
-child: the cost of the alternative with no kernel process at all.
+the reports' imports in it (``run_all.FLOOR_IMPORTS``), shut it down. For the warm engine this
+process first imports what the zygote imports (``zygote.preload``, before the clock starts, as in
+a sweep after the first job); each run then forks it and starts ipykernel's in-process kernel in
+the child, as a warm report process does (:mod:`alliance_fin.run.warm`).
 
 Usage::
 
@@ -72,27 +72,20 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     from alliance_fin.run.execute import KERNEL_DIR_ENV, IPCKernelManager
-    from alliance_fin.run.warm import ZYGOTE_ENV, WarmKernelManager, request_kernel
-    from alliance_fin.run.zygote import Zygote
+    from alliance_fin.run.zygote import preload
 
     folder = Path(tempfile.mkdtemp(prefix="afb-"))
     os.environ[KERNEL_DIR_ENV] = str(folder)
-    zygote = Zygote(folder)
-    os.environ[ZYGOTE_ENV] = zygote.address
-    request_kernel(zygote.address, ["--version"], str(folder), dict(os.environ)).wait(300)  # imports done
-    times: dict[str, list[float]] = {"fresh kernel (kernel engine)": [], "forked from the zygote (warm)": [],
-                                     "in-process kernel, forked warm parent": []}
-    exec(FLOOR_IMPORTS)  # warm this process for the in-process figure
-    try:
-        for _ in range(args.repeat):  # interleaved, so load changes hit all three alike
-            times["fresh kernel (kernel engine)"].append(_one(IPCKernelManager))
-            times["forked from the zygote (warm)"].append(_one(WarmKernelManager))
-            times["in-process kernel, forked warm parent"].append(_in_process())
-    finally:
-        zygote.close()
+    times: dict[str, list[float]] = {"fresh kernel (kernel engine)": [],
+                                     "in-process kernel in a fork of the zygote (warm engine)": []}
+    preload()  # this process is now what the zygote is
+    exec(FLOOR_IMPORTS)
+    for _ in range(args.repeat):  # interleaved, so load changes hit both alike
+        times["fresh kernel (kernel engine)"].append(_one(IPCKernelManager))
+        times["in-process kernel in a fork of the zygote (warm engine)"].append(_in_process())
     print(f"load average {os.getloadavg()[0]:.2f}; start + imports + shutdown, median of {args.repeat}")
     for name, values in times.items():
-        print(f"{name:<40} {statistics.median(values):6.2f} s  ({', '.join(f'{v:.2f}' for v in values)})")
+        print(f"{name:<56} {statistics.median(values):6.2f} s  ({', '.join(f'{v:.2f}' for v in values)})")
     return 0
 
 

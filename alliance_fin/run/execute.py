@@ -29,7 +29,7 @@ from papermill.exceptions import PapermillExecutionError
 from alliance_fin.files import write_atomic
 from alliance_fin.run.html_export import write_html
 
-__all__ = ["IPCKernelManager", "KERNEL_DIR_ENV", "run_report_job"]
+__all__ = ["IPCKernelManager", "KERNEL_DIR_ENV", "cell_marker", "keep_failed_notebook", "run_report_job", "running_notebook"]
 
 #: Environment variable naming a short private folder for kernel connection files and sockets.
 KERNEL_DIR_ENV = "ALLIANCE_FIN_KERNEL_DIR"
@@ -84,7 +84,7 @@ def _execute(job: dict[str, Any], running: Path) -> None:
     if job.get("engine", "kernel") == "warm":
         import alliance_fin.run.warm  # noqa: F401  (registers papermill's "warm" engine)
 
-        engine = {"engine_name": "warm"}
+        engine = {"engine_name": "warm", "cell_marker": str(cell_marker(job))}
     for attempt in range(1, _START_ATTEMPTS + 1):
         try:
             papermill.execute_notebook(
@@ -190,6 +190,36 @@ def _write_nb(nb: nbformat.NotebookNode, path: Path) -> None:
     write_atomic(path, nbformat.writes(nb) + "\n")
 
 
+def running_notebook(job: dict[str, Any]) -> Path:
+    """Where papermill writes the job's executed notebook while it runs."""
+    return Path(job["staging"]) / f".{job['report']}.running.ipynb"
+
+
+def cell_marker(job: dict[str, Any]) -> Path:
+    """Where the ``warm`` engine names the code cell it is executing (read when its process died)."""
+    return Path(job["staging"]) / f".{job['report']}.cell"
+
+
+def keep_failed_notebook(job: dict[str, Any]) -> list[str]:
+    """Keep what ran of a failed job as ``<report>.failed.ipynb``; remove its other files; its outputs.
+
+    The executed notebook as papermill last saved it (it saves on start and at the end), or the
+    source notebook when papermill wrote nothing (e.g. the kernel did not start).
+    """
+    staging, report = Path(job["staging"]), job["report"]
+    failed = staging / f"{report}.failed.ipynb"
+    running = running_notebook(job)
+    try:
+        nb = nbformat.read(str(running), as_version=4)
+    except (OSError, ValueError):
+        nb = nbformat.read(job["notebook"], as_version=4)
+    _normalise(nb, job, failed.name)
+    _write_nb(nb, failed)
+    for suffix in (".xlsx", ".html", ".ipynb"):
+        (staging / f"{report}{suffix}").unlink(missing_ok=True)
+    return [failed.name]
+
+
 def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
     """Execute one report and leave its outputs in the staging folder.
 
@@ -199,8 +229,8 @@ def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
         ``report``, ``notebook`` (path), ``parameters`` (all injected values), ``staging`` and
         ``final_dir`` (folders), ``timeout`` (s per cell), ``title``, ``headline_keys``,
         ``header`` (scenario, run_id, created, data_file), optional ``reproducible``,
-        ``kernel_name``, ``engine`` (``"warm"``: a kernel forked by the zygote named in
-        ``ALLIANCE_FIN_ZYGOTE``, see :mod:`alliance_fin.run.warm`; default ``"kernel"``) and
+        ``kernel_name``, ``engine`` (``"warm"``: executed in this process, see
+        :mod:`alliance_fin.run.warm`; default ``"kernel"``: in a fresh kernel) and
         ``path_map`` (worker path -> client path, rewritten in the notebook).
 
     Returns
@@ -212,7 +242,7 @@ def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
     """
     report = job["report"]
     staging = Path(job["staging"])
-    running = staging / f".{report}.running.ipynb"
+    running = running_notebook(job)
     xlsx, html_path, headline_path = (staging / f"{report}{s}" for s in (".xlsx", ".html", ".headline.json"))
     started = time.monotonic()
     error: str | None = None
@@ -242,17 +272,9 @@ def run_report_job(job: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:
         error = f"{report}: writing the outputs failed: {type(exc).__name__}: {exc}"
     if error is not None:
-        failed = staging / f"{report}.failed.ipynb"
-        if running.is_file():
-            nb = nbformat.read(str(running), as_version=4)
-        else:  # papermill never wrote it (e.g. the kernel did not start)
-            nb = nbformat.read(job["notebook"], as_version=4)
-        _normalise(nb, job, failed.name)
-        _write_nb(nb, failed)
-        for path in (xlsx, html_path, staging / f"{report}.ipynb"):
-            path.unlink(missing_ok=True)
-        outputs, headline = [failed.name], None
+        outputs, headline = keep_failed_notebook(job), None
     running.unlink(missing_ok=True)
+    cell_marker(job).unlink(missing_ok=True)
     headline_path.unlink(missing_ok=True)
     return {
         "report": report, "status": "ok" if error is None else "failed",

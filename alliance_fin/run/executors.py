@@ -7,9 +7,9 @@ manifest, the index page and the atomic publish — stays in the client (the run
 sweep), so a bundle looks the same whichever executor ran its jobs.
 
 :class:`ProcessPool`
-    The built-in default: one forked worker process per running job (each with its own IPC
-    kernel), ``slots`` at a time, with a wall-clock limit per job after which the worker and
-    its kernel are killed.
+    The built-in default: one process per running job, ``slots`` at a time, with a wall-clock
+    limit per job after which that process (and its kernel) is killed. Warm engine: a child of
+    the zygote executing the notebook itself; kernel engine: a forked worker with an IPC kernel.
 :class:`alliance_fin.run.dask_executor.DaskExecutor`
     Jobs as Dask tasks on a cluster (``--scheduler``, extra ``alliance_fin[dask]``).
 """
@@ -34,7 +34,8 @@ from alliance_fin.files import write_atomic
 
 __all__ = ["ENGINES", "Executor", "KILL_GRACE_S", "ProcessPool", "Progress", "failed_result", "make_executor", "run_jobs"]
 
-#: ``--engine`` choices: kernels forked from a warm zygote (default), or a fresh kernel per job.
+#: ``--engine`` choices: each report in a process forked from a warm zygote, executed there
+#: without a kernel process (default), or in a fresh kernel per job.
 ENGINES = ("warm", "kernel")
 #: Extra seconds a report may take beyond ``timeout`` (kernel start and shutdown, export)
 #: before the pool kills its worker and kernel outright.
@@ -145,21 +146,77 @@ def kill_tree(proc: multiprocessing.process.BaseProcess) -> None:
     proc.join(5)
 
 
-def _worker(job: dict[str, Any], result_file: str, kernel_dir: str, zygote: str | None = None) -> None:
+def _worker(job: dict[str, Any], result_file: str, kernel_dir: str) -> None:
+    """The kernel engine's worker: run one job (its kernel is a fresh ``ipykernel`` process)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
     from alliance_fin.run.execute import KERNEL_DIR_ENV, run_report_job
 
     os.environ[KERNEL_DIR_ENV] = kernel_dir
-    if zygote:  # the warm engine: the kernel is forked by the pool's zygote
-        from alliance_fin.run.warm import ZYGOTE_ENV
-
-        os.environ[ZYGOTE_ENV] = zygote
-        job = {**job, "engine": "warm"}
     try:
         result = run_report_job(job)
     except BaseException as exc:  # a bug of ours: still report it as a failure
         result = failed_result(job, f"{job['report']}: {type(exc).__name__}: {exc}")
     write_atomic(result_file, json.dumps(result))
+
+
+class _Worker:
+    """A forked worker process (kernel engine), as the pool watches it."""
+
+    def __init__(self, proc: multiprocessing.process.BaseProcess) -> None:
+        self.proc = proc
+
+    def alive(self) -> bool:
+        return self.proc.is_alive()
+
+    def end(self) -> int | None:
+        self.proc.join()
+        return self.proc.exitcode
+
+    def kill(self) -> None:
+        kill_tree(self.proc)
+
+
+class _WarmChild:
+    """A report process forked by the zygote (warm engine), as the pool watches it."""
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+
+    def alive(self) -> bool:
+        return self.child.poll() is None
+
+    def end(self) -> int | None:
+        return self.child.wait()
+
+    def kill(self) -> None:
+        self.child.kill()
+
+
+def _ended_without_result(job: dict[str, Any], code: int | None, elapsed: float, warm: bool) -> dict[str, Any]:
+    """The result of a job whose process ended without writing one; keeps ``<report>.failed.ipynb``."""
+    report = job["report"]
+    if not warm:
+        return failed_result(job, f"{report}: worker ended without a result (exit code {code})", elapsed)
+    from alliance_fin.run.execute import cell_marker, keep_failed_notebook
+
+    how = f"exit code {code}"
+    if code is not None and code < 0:
+        try:
+            how = signal.Signals(-code).name
+        except ValueError:
+            how = f"signal {-code}"
+    marker = cell_marker(job)
+    try:
+        where = marker.read_text(encoding="utf-8").strip() or "a cell"
+    except OSError:
+        where = "the report"
+    marker.unlink(missing_ok=True)
+    result = failed_result(job, f"{report}: {where} ended the report's process ({how})", elapsed)
+    try:
+        result["outputs"] = keep_failed_notebook(job)
+    except Exception:  # nothing readable was left: the failure is reported all the same
+        pass
+    return result
 
 
 class ProcessPool:
@@ -173,8 +230,10 @@ class ProcessPool:
         Seconds per notebook cell; a job running longer than ``timeout + KILL_GRACE_S`` in all
         is killed with its kernel and reported as failed.
     engine : str
-        ``"warm"`` (default): kernels forked by one :class:`~alliance_fin.run.zygote.Zygote` that
-        the pool starts at once and stops on :meth:`close`; ``"kernel"``: a fresh kernel per job.
+        ``"warm"`` (default): each job runs in a process forked by one
+        :class:`~alliance_fin.run.zygote_client.Zygote` that the pool starts at once and stops on
+        :meth:`close`, and is executed there (:mod:`alliance_fin.run.warm`); ``"kernel"``: a
+        forked worker per job, with a fresh kernel.
     zygote : Zygote, optional
         For ``"warm"``: a zygote already started (e.g. before planning, so that its imports
         overlap the checks); the pool closes it.
@@ -188,53 +247,61 @@ class ProcessPool:
         self.kernel_dir = Path(tempfile.mkdtemp(prefix="afk-"))
         self.zygote = zygote  # a Zygote started earlier (it then belongs to the pool), or None
         if engine == "warm" and zygote is None:
-            from alliance_fin.run.zygote import Zygote
+            from alliance_fin.run.zygote_client import Zygote
 
             self.zygote = Zygote(self.kernel_dir)  # imports while the parent prepares the jobs
 
-    def run(self, jobs: Sequence[dict[str, Any]], say: Any) -> Iterator[dict[str, Any]]:
-        """Start jobs as slots free up; yield each result when its worker ends (or is killed)."""
-        import alliance_fin.run.execute  # noqa: F401  (import papermill once; forked workers inherit it)
-        from alliance_fin.run.html_export import get_exporter
+    def _start(self, ctx: Any, job: dict[str, Any], result_file: str) -> _Worker | _WarmChild:
+        if self.zygote is not None:
+            return _WarmChild(self.zygote.submit(job, result_file))
+        proc = ctx.Process(target=_worker, daemon=False, args=(job, result_file, str(self.kernel_dir)))
+        proc.start()
+        return _Worker(proc)
 
-        get_exporter()  # build the template once; forked workers inherit it
-        ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    def run(self, jobs: Sequence[dict[str, Any]], say: Any) -> Iterator[dict[str, Any]]:
+        """Start jobs as slots free up; yield each result when its process ends (or is killed)."""
+        ctx = None
+        if self.zygote is None:  # kernel engine: import papermill and nbconvert once; workers inherit them
+            import alliance_fin.run.execute  # noqa: F401
+            from alliance_fin.run.html_export import get_exporter
+
+            get_exporter()
+            ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
         waiting = list(enumerate(jobs))
-        running: dict[int, tuple[multiprocessing.process.BaseProcess, float, str]] = {}
+        running: dict[int, tuple[_Worker | _WarmChild, float, str]] = {}
         try:
             while waiting or running:
                 while waiting and len(running) < self.slots:
                     n, job = waiting.pop(0)
                     result_file = str(self.kernel_dir / f"{n}.result.json")
-                    proc = ctx.Process(target=_worker, daemon=False,
-                                       args=(job, result_file, str(self.kernel_dir),
-                                             self.zygote.address if self.zygote else None))
-                    proc.start()
-                    running[n] = (proc, time.monotonic(), result_file)
+                    try:
+                        running[n] = (self._start(ctx, job, result_file), time.monotonic(), result_file)
+                    except RuntimeError as exc:  # the zygote is gone: this job cannot start
+                        yield {**failed_result(job, f"{job['report']}: {exc}"), "key": job["key"]}
+                        continue
                     say(f"{job['key']}: started")
                 time.sleep(_POLL_S)
-                for n, (proc, started, result_file) in list(running.items()):
+                for n, (handle, started, result_file) in list(running.items()):
                     elapsed = time.monotonic() - started
-                    if proc.is_alive() and elapsed <= self.timeout + KILL_GRACE_S:
+                    if handle.alive() and elapsed <= self.timeout + KILL_GRACE_S:
                         continue
                     job = jobs[n]
-                    if proc.is_alive():
-                        kill_tree(proc)
+                    if handle.alive():
+                        handle.kill()
                         result = failed_result(job, f"{job['report']}: killed after {elapsed:.0f} s "
                                                     f"(timeout {self.timeout:g} s)", elapsed)
                     else:
-                        proc.join()
+                        code = handle.end()
                         try:
                             result = json.loads(Path(result_file).read_text(encoding="utf-8"))
                         except (OSError, ValueError):
-                            result = failed_result(job, f"{job['report']}: worker ended without a result "
-                                                        f"(exit code {proc.exitcode})", elapsed)
+                            result = _ended_without_result(job, code, elapsed, self.zygote is not None)
                     del running[n]
                     result["key"] = job["key"]
                     yield result
-        finally:  # Ctrl-C, or the caller stopped early: no worker or kernel outlives the run
-            for proc, _, _ in running.values():
-                kill_tree(proc)
+        finally:  # Ctrl-C, or the caller stopped early: no worker or report process outlives the run
+            for handle, _, _ in running.values():
+                handle.kill()
 
     def close(self) -> None:
         """Stop the zygote (warm engine) and remove the pool's kernel folder."""

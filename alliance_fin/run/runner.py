@@ -379,7 +379,7 @@ def run_cli(
     """
     zygote = None
     if engine == "warm" and not scheduler:  # its imports overlap the checks; it writes nothing
-        from alliance_fin.run.zygote import Zygote
+        from alliance_fin.run.zygote_client import Zygote
 
         zygote = Zygote()
     executor: Executor | None = None

@@ -289,7 +289,7 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
     """
     zygote = None
     if engine == "warm" and not scheduler:  # its imports overlap planning; it writes nothing
-        from alliance_fin.run.zygote import Zygote
+        from alliance_fin.run.zygote_client import Zygote
 
         zygote = Zygote()
     try:

@@ -1,200 +1,216 @@
-"""The warm execution engine: papermill runs each notebook in a real kernel forked from a warm zygote.
+"""The warm execution engine: papermill executes the notebook in this process, through an in-process kernel.
 
-A fresh kernel spends most of its start importing pandas, matplotlib, seaborn, openpyxl,
-ipykernel and ``alliance_fin``. :class:`alliance_fin.run.zygote.Zygote` starts one process
-(:mod:`alliance_fin.run.zygote`) that does those imports once; for every job, jupyter_client
-asks it through :class:`WarmProvisioner` for a kernel, and it forks a child that becomes an
-ordinary ``IPKernelApp`` on the connection file jupyter_client wrote, in the job's working
-folder and environment. The notebook is executed by papermill and nbclient exactly as with the
-kernel engine (same messages, same executed notebook, same error banner); only how the kernel
-process comes to exist differs.
+``alliance-fin run`` and ``sweep`` (``--engine warm``, the default) fork one child of the warm
+zygote per report (:mod:`alliance_fin.run.zygote`), which has imported pandas, matplotlib,
+seaborn, openpyxl, papermill and the report modules once; the child runs
+:func:`alliance_fin.run.execute.run_report_job` with this engine. The notebook is executed by
+ipykernel's own kernel class (``InProcessKernel``, an ``IPythonKernel`` with the kernel's
+``ZMQInteractiveShell``) in the child's main thread: the same execute requests, the same iopub
+messages, turned into outputs by nbclient's own ``process_message``, and papermill's own
+parameter injection, cell bookkeeping and error banner around it. Only the transport differs:
+no kernel process to start, no sockets, no second process to poll it.
 
-The engine is registered with papermill as ``"warm"`` (on import of this module, and through
-the ``papermill.engine`` entry point), so ``papermill --engine warm`` works too. It needs the address
-of a running zygote in :data:`ZYGOTE_ENV`; without one it starts kernels the ordinary way.
+What a kernel process gave for free is done here:
+
+* **per-cell timeout** -- ``SIGALRM`` interrupts the cell (:class:`CellTimeoutInterrupt`), the
+  interrupt's own error output is dropped, and nbclient's ``CellTimeoutError`` is raised, as the
+  kernel engine raises it;
+* **the cell that killed the process** -- before each code cell, its place (``cell N (In [k])``)
+  is written to the file given as the engine argument ``cell_marker``, so whoever reaps a
+  process that died in a cell (e.g. ``os.abort()``) can name it;
+* **isolation** -- none here: the notebook's state stays in this process. The runner executes
+  every report in a fresh fork of the zygote, which never runs report code.
+
+Registered with papermill as ``"warm"`` (on import of this module, and through the
+``papermill.engine`` entry point, see :mod:`alliance_fin.run.warm_engine`): ``papermill --engine
+warm`` executes in papermill's own process.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
-import select
 import signal
-import socket
-import subprocess
 import sys
-import time
-import uuid
+from queue import Empty
 from typing import Any
 
-from jupyter_client.connect import KernelConnectionInfo
-from jupyter_client.provisioning.local_provisioner import LocalProvisioner
-from papermill.engines import papermill_engines
+from nbclient.client import timestamp
+from nbclient.exceptions import CellExecutionComplete, CellExecutionError, CellTimeoutError
+from nbformat import NotebookNode
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
 
-from alliance_fin.run.execute import IPCKernelManager
 from alliance_fin.run.warm_engine import WarmEngine
 
-__all__ = ["WarmEngine", "WarmKernelManager", "WarmProvisioner", "ZYGOTE_ENV"]
+__all__ = ["CellTimeoutInterrupt", "InProcessEngine", "InProcessNotebookClient", "WarmEngine"]
 
-#: Environment variable holding the Unix socket path of the zygote a worker's kernels come from.
-ZYGOTE_ENV = "ALLIANCE_FIN_ZYGOTE"
-_CONNECT_TIMEOUT_S = 120.0  # the zygote may still be importing (a few seconds on a busy machine)
+_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+_INLINE = "module://matplotlib_inline.backend_inline"
 
 
-class ZygoteChild:
-    """A ``Popen``-like handle on a kernel that the zygote forked (it is not our child).
+class CellTimeoutInterrupt(BaseException):
+    """Raised inside a cell by ``SIGALRM`` when it runs past the timeout (a BaseException, so
+    ``except Exception`` in the cell does not swallow it)."""
 
-    The zygote reaps the kernel and sends its exit code over the connection; closing the
-    connection while the kernel runs makes the zygote kill it.
+
+def _kernel_class() -> type:
+    """ipykernel's ``InProcessKernel``, with its output streams told which request they belong to.
+
+    A kernel process's ``sys.stdout`` is its output stream all along, so ``set_parent`` tags it
+    with each request; the in-process kernel swaps its streams in only for the request, after
+    ``set_parent`` ran, and its prints would carry the previous request's header.
+    """
+    from ipykernel.inprocess.ipkernel import InProcessKernel
+
+    class _Kernel(InProcessKernel):
+        async def execute_request(self, stream: Any, ident: Any, parent: dict[str, Any]) -> None:
+            with self._redirected_io():
+                self.shell.set_parent(parent)
+                await super(InProcessKernel, self).execute_request(stream, ident, parent)
+
+    return _Kernel
+
+
+class InProcessNotebookClient(PapermillNotebookClient):
+    """papermill's notebook client with ipykernel's in-process kernel in place of a kernel process.
+
+    :meth:`execute` and :meth:`execute_cell` replace nbclient's kernel start and its
+    asynchronous message polling; everything else (``papermill_execute_cells``,
+    ``process_message``, the error checks) is papermill's and nbclient's.
     """
 
-    stdin = stdout = stderr = None
+    def execute(self, **kwargs: Any) -> NotebookNode:
+        """Execute every cell in a new in-process kernel; set ``language_info``; return the notebook."""
+        from ipykernel.inprocess.ipkernel import InProcessInteractiveShell
+        from ipykernel.inprocess.manager import InProcessKernelManager
 
-    def __init__(self, conn: socket.socket, pid: int, buffer: bytes = b"") -> None:
-        self.conn = conn
-        self.pid = pid
-        self.returncode: int | None = None
-        self._buffer = buffer
+        self.reset_execution_trackers()
+        os.environ.setdefault("MPLBACKEND", _INLINE)  # what IPKernelApp does before any figure
+        self.km = InProcessKernelManager()
+        self.km.kernel = _kernel_class()(parent=self.km, session=self.km.session)  # as km.start_kernel()
+        if "matplotlib_inline.backend_inline" in sys.modules:  # imported before the shell existed
+            from matplotlib_inline.backend_inline import _enable_matplotlib_integration
 
-    def _take(self, timeout: float | None) -> None:
-        while self.returncode is None:
-            if b"\n" in self._buffer:
-                line, self._buffer = self._buffer.split(b"\n", 1)
-                message = json.loads(line)
-                if "exit" in message:
-                    self._finish(int(message["exit"]))
-                continue
-            ready, _, _ = select.select([self.conn], [], [], timeout)
-            if not ready:
-                return
-            chunk = self.conn.recv(4096)
-            if not chunk:  # the zygote is gone, and with it (PR_SET_PDEATHSIG) the kernel
-                self._finish(-signal.SIGKILL)
-                return
-            self._buffer += chunk
+            _enable_matplotlib_integration()
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self._loop = asyncio.new_event_loop()
+        try:
+            self.papermill_execute_cells()
+            info = self._request("kernel_info_request", {})
+            self.nb.metadata["language_info"] = info["content"]["language_info"]
+            self.set_widgets_metadata()
+        finally:
+            self.kc.stop_channels()
+            self.km.shutdown_kernel()
+            self._loop.close()
+            InProcessInteractiveShell.clear_instance()  # a next notebook in this process gets a new shell
+        return self.nb
 
-    def _finish(self, code: int) -> None:
-        self.returncode = code
-        self.conn.close()
+    def _request(self, msg_type: str, content: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Send one shell request to the kernel, run it to its end here; the reply (``timed_out`` added)."""
+        kernel, session = self.km.kernel, self.kc.session
+        stream = kernel.shell_stream
+        session.send(stream, session.msg(msg_type, content))
+        parts = stream.recv_multipart()
+        fired: list[bool] = []
+        previous = None
+        if timeout:
+            def _alarm(signum: int, frame: Any) -> None:
+                fired.append(True)
+                raise CellTimeoutInterrupt(f"cell execution timed out after {timeout:g} s")
 
-    def poll(self) -> int | None:
-        """The exit code, or None while the kernel runs."""
-        self._take(0)
-        return self.returncode
+            previous = signal.signal(signal.SIGALRM, _alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            self._loop.run_until_complete(kernel.dispatch_shell(parts))
+        finally:
+            if timeout:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+        _, reply = session.recv(stream, copy=False)
+        reply["timed_out"] = bool(fired)
+        return reply
 
-    def wait(self, timeout: float | None = None) -> int | None:
-        """Block until the kernel has ended (or ``timeout`` seconds); its exit code."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.returncode is None:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise subprocess.TimeoutExpired(["kernel"], timeout or 0)
-            self._take(left)
-        return self.returncode
+    #: File to name the code cell being executed in (``cell N (In [k])``), or None.
+    cell_marker: str | None = None
 
-    def send_signal(self, signum: int) -> None:
-        """Signal the kernel if it still runs (the zygote has not reported its end)."""
-        if self.poll() is None:
-            os.kill(self.pid, signum)
+    def _mark(self, cell_index: int) -> None:
+        """Write where execution is, N counted as in the source notebook (papermill's cells left out)."""
+        if not self.cell_marker:
+            return
+        n = 1 + sum(1 for c in self.nb.cells[:cell_index] if not _PAPERMILL_TAGS & set(c.metadata.get("tags", [])))
+        count = self.km.kernel.shell.execution_count
+        try:
+            with open(self.cell_marker, "w", encoding="utf-8") as fh:
+                fh.write(f"cell {n} (In [{count}])")
+        except OSError:
+            pass
 
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-
-def request_kernel(address: str, args: list[str], cwd: str, env: dict[str, str]) -> ZygoteChild:
-    """Ask the zygote at ``address`` for a kernel with command-line ``args``, in ``cwd`` with ``env``.
-
-    Raises
-    ------
-    RuntimeError
-        The zygote cannot be reached or could not fork (the message says "kernel ... start", so
-        :func:`alliance_fin.run.execute._is_startup_error` treats it as a start-up failure).
-    """
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    deadline = time.monotonic() + _CONNECT_TIMEOUT_S
-    try:
-        conn.settimeout(_CONNECT_TIMEOUT_S)
-        while True:  # the zygote binds its socket a moment after it is started
+    def execute_cell(self, cell: NotebookNode, cell_index: int, execution_count: int | None = None,
+                     store_history: bool = True) -> NotebookNode:
+        """nbclient's ``async_execute_cell``, synchronous: run the cell, then collect its iopub messages."""
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell
+        if self.skip_cells_with_tag in cell.metadata.get("tags", []):
+            return cell
+        if self.record_timing:
+            cell["metadata"]["execution"] = {}
+        allows_errors = (not self.force_raise_errors) and (
+            self.allow_errors or "raises-exception" in cell.metadata.get("tags", []))
+        self.code_cells_executed += 1
+        cell.outputs = []
+        self.clear_before_next_output = False
+        self._mark(cell_index)
+        timeout = self._get_timeout(cell)
+        reply = self._request("execute_request", {
+            "code": cell.source, "silent": False, "store_history": store_history, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": not allows_errors}, timeout)
+        msg_id = reply["parent_header"]["msg_id"]
+        while True:  # the kernel's iopub thread delivers the cell's messages, ending with "idle"
             try:
-                conn.connect(address)
+                msg = self.kc.iopub_channel.get_msg(timeout=self.iopub_timeout)
+            except Empty:
+                raise CellTimeoutError.error_from_timeout_and_cell(
+                    "Timeout waiting for IOPub output", self.iopub_timeout, cell) from None
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            try:
+                self.process_message(msg, cell, cell_index)
+            except CellExecutionComplete:
                 break
-            except (FileNotFoundError, ConnectionRefusedError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-        conn.sendall(json.dumps({"args": args, "cwd": cwd, "env": env}).encode() + b"\n")
-        buffer = b""
-        while b"\n" not in buffer:  # the zygote answers once its imports are done
-            chunk = conn.recv(4096)
-            if not chunk:
-                raise OSError("the zygote closed the connection")
-            buffer += chunk
-        conn.settimeout(None)
-    except OSError as exc:
-        conn.close()
-        raise RuntimeError(f"the warm kernel could not start: zygote {address}: {exc}") from None
-    line, rest = buffer.split(b"\n", 1)
-    reply = json.loads(line)
-    if "pid" not in reply:
-        conn.close()
-        raise RuntimeError(f"the warm kernel could not start: {reply.get('error')}")
-    return ZygoteChild(conn, int(reply["pid"]), rest)
+        if self.record_timing:
+            cell["metadata"]["execution"]["shell.execute_reply"] = timestamp(reply)
+        if reply["timed_out"]:  # as nbclient: the outputs so far, no error output, CellTimeoutError
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.get("output_type") == "error" and o.get("ename") == CellTimeoutInterrupt.__name__)]
+            raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
+        if execution_count:
+            cell["execution_count"] = execution_count
+        content = reply["content"]
+        if content["status"] == "error" and not allows_errors and content.get("ename") not in self.allow_error_names:
+            raise CellExecutionError.from_cell_and_msg(cell, content)
+        self.nb["cells"][cell_index] = cell
+        return cell
 
 
-def _kernel_args(cmd: list[str]) -> list[str] | None:
-    """The arguments after ``-m ipykernel_launcher`` when ``cmd`` runs this Python's ipykernel, else None.
+class InProcessEngine(NBClientEngine):
+    """papermill's nbclient engine, executing in this process (:class:`InProcessNotebookClient`)."""
 
-    ``-X`` options before ``-m`` are accepted and not applied: ipykernel's own kernel spec has
-    ``-Xfrozen_modules=off``, which only matters to a debugger stepping into the standard
-    library. Any other interpreter option means a kernel spec we do not imitate.
-    """
-    if not cmd:
-        return None
-    try:
-        ours = os.path.samefile(cmd[0], sys.executable)
-    except OSError:
-        ours = False
-    rest = list(cmd[1:])
-    while rest and rest[0].startswith("-X"):
-        rest.pop(0)
-    if ours and rest[:2] == ["-m", "ipykernel_launcher"]:
-        return rest[2:]
-    return None
-
-
-class WarmProvisioner(LocalProvisioner):
-    """A jupyter_client kernel provisioner whose kernels are forked by the zygote.
-
-    Everything but the launch is :class:`LocalProvisioner`'s (connection file, signals to the
-    process group, wait, cleanup); ``self.process`` is a :class:`ZygoteChild`. A kernel spec
-    that is not this Python's ipykernel, or no zygote in :data:`ZYGOTE_ENV`, launches the
-    ordinary way.
-    """
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
-        address = os.environ.get(ZYGOTE_ENV)
-        args = _kernel_args(cmd)
-        if not address or args is None:
-            return await super().launch_kernel(cmd, **kwargs)
-        env = dict(kwargs.get("env") or os.environ)
-        cwd = str(kwargs.get("cwd") or os.getcwd())
-        self.process = request_kernel(address, args, cwd, env)
-        self.pid = self.pgid = self.process.pid  # the child calls setsid()
-        self.cwd = cwd
-        return self.connection_info
-
-
-class WarmKernelManager(IPCKernelManager):
-    """:class:`IPCKernelManager` (Unix sockets) with kernels from the zygote."""
-
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        if self.provisioner is None:
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
-            self.provisioner = WarmProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
-        return await super()._async_pre_start_kernel(**kw)
+    @classmethod
+    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
+                                 stdout_file: Any = None, stderr_file: Any = None, start_timeout: int = 60,
+                                 execution_timeout: float | None = None, cell_marker: str | None = None,
+                                 **kwargs: Any) -> NotebookNode:
+        """Execute ``nb_man``'s notebook here; ``cell_marker``: a file to name each code cell in as it starts."""
+        for name in ("input_path", "timeout", "startup_timeout", "kernel_manager_class"):
+            kwargs.pop(name, None)  # as NBClientEngine; no kernel manager: the kernel is in-process
+        client = InProcessNotebookClient(
+            nb_man, timeout=execution_timeout, kernel_name=kernel_name, log_output=log_output,
+            stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)
+        client.cell_marker = cell_marker
+        return client.execute()
 
 
 papermill_engines.register("warm", WarmEngine)  # also an entry point, for `papermill --engine warm`

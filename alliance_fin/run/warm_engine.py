@@ -4,9 +4,8 @@ papermill loads the ``papermill.engine`` entry points at the end of importing
 ``papermill.engines``, and :mod:`alliance_fin.run.warm` imports papermill: were the entry point
 to name a class there, importing that module first would import itself half-built. So this
 module imports nothing heavy; :class:`WarmEngine` forwards every attribute papermill asks for
-(``execute_notebook``, ``nb_kernel_name``, ``nb_language``...) to the real engine, built on first
-use: papermill's ``NBClientEngine`` with :class:`alliance_fin.run.warm.WarmKernelManager`
-kernels.
+(``execute_notebook``, ``nb_kernel_name``, ``nb_language``...) to the real engine,
+:class:`alliance_fin.run.warm.InProcessEngine`, imported on first use.
 """
 
 from __future__ import annotations
@@ -19,17 +18,9 @@ __all__ = ["WarmEngine"]
 
 @functools.cache
 def _engine() -> type:
-    from papermill.engines import NBClientEngine
+    from alliance_fin.run.warm import InProcessEngine
 
-    from alliance_fin.run.warm import WarmKernelManager
-
-    class _WarmNBClientEngine(NBClientEngine):
-        @classmethod
-        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
-            kwargs["kernel_manager_class"] = WarmKernelManager
-            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-
-    return _WarmNBClientEngine
+    return InProcessEngine
 
 
 class _Forward(type):
@@ -38,4 +29,4 @@ class _Forward(type):
 
 
 class WarmEngine(metaclass=_Forward):
-    """papermill's nbclient engine with kernels forked by the warm zygote (engine name ``warm``)."""
+    """papermill's engine ``warm``: the notebook is executed in this process (see :mod:`alliance_fin.run.warm`)."""

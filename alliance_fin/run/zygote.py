@@ -1,28 +1,28 @@
-"""The warm zygote: one process that imports the reports' libraries once and forks a kernel per job.
+"""The warm zygote: one process that imports the reports' libraries once and forks a process per report.
 
-Run as ``python -m alliance_fin.run.zygote SOCKET`` (by :class:`Zygote`, which needs nothing but
-the standard library, so a run starts it before importing papermill).
-It listens on the Unix socket ``SOCKET`` *before* importing anything heavy, so clients can
-connect while it warms up (their requests wait in the backlog), then imports numpy, pandas,
-pandera, matplotlib (inline backend chosen through ``MPLBACKEND`` first, as ipykernel does),
-seaborn, openpyxl, IPython, ipykernel and the report modules of ``alliance_fin``. It never runs
-report code itself, so every child starts from the same state a fresh kernel has after those
-imports.
+Run as ``python -m alliance_fin.run.zygote SOCKET`` (by
+:class:`alliance_fin.run.zygote_client.Zygote`, which needs nothing but the standard library, so
+a run starts it before importing anything heavy). It listens on the Unix socket ``SOCKET``
+*before* importing, so clients can connect while it warms up (their requests wait in the
+backlog), then imports numpy, pandas, pandera, matplotlib (inline backend chosen through
+``MPLBACKEND`` first, as ipykernel does), seaborn, openpyxl, IPython, ipykernel, papermill,
+nbconvert's exporter and the report modules of ``alliance_fin``. It never runs report code
+itself, so every child starts from the same state.
 
-Protocol, one connection per kernel (JSON lines):
+Protocol, one connection per report (JSON lines):
 
-1. client → zygote: ``{"args": [...], "cwd": DIR, "env": {...}}`` (``args``: the kernel's
-   command line after ``-m ipykernel_launcher``, i.e. ``-f CONNECTION_FILE``);
+1. client → zygote: ``{"job": {...}, "result": FILE, "env": {...}}`` (a job of
+   :func:`alliance_fin.run.runner.build_jobs`);
 2. zygote → client: ``{"pid": N}`` once the child is forked (or ``{"error": TEXT}``);
 3. zygote → client: ``{"exit": CODE}`` when the child has ended and been reaped (``CODE`` as
    ``Popen.returncode``: negative for a signal).
 
-The child starts a new session (``setsid``, as jupyter_client does for kernels), asks to be
-SIGKILLed if the zygote dies (``PR_SET_PDEATHSIG``), takes the job's working folder and
-environment, and becomes an ``IPKernelApp`` on the connection file jupyter_client wrote. When a
-client's connection closes while its child still runs (the worker was killed at its timeout,
-or crashed), the zygote kills the child's process group. On end of its stdin (the parent left)
-or SIGTERM it kills every child and exits.
+The child starts a new session (``setsid``), asks to be SIGKILLed if the zygote dies
+(``PR_SET_PDEATHSIG``), takes the job's staging folder and environment, executes the report
+with papermill's ``warm`` engine in its own process (:mod:`alliance_fin.run.warm`), writes the
+result to ``FILE`` and exits. When a client's connection closes while its child still runs (the
+pool was stopped, or crashed), the zygote kills the child's process group. On end of its stdin
+(the parent left) or SIGTERM it kills every child and exits.
 """
 
 from __future__ import annotations
@@ -30,33 +30,33 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-__all__ = ["KERNEL_NAME", "PRELOAD", "Zygote", "main"]
+__all__ = ["PRELOAD", "PROCESS_NAME", "main"]
 
-#: Modules imported once in the zygote: what a report notebook imports, then what
-#: ``IPKernelApp.initialize`` imports (found by diffing ``sys.modules``: 0.5 s of debugpy,
-#: sqlite3 for the history, tornado...), then what the first validation imports (pandera's
-#: pandas backends and strategies, hypothesis when installed). Importing a module here rather
-#: than in the kernel changes when it is imported, not what it does.
+#: Modules imported once in the zygote: what a report notebook imports, then what running a
+#: job imports (papermill, nbclient, the in-process kernel, the HTML exporter), then what the
+#: first validation imports (pandera's pandas backends and strategies, hypothesis when
+#: installed), found by diffing ``sys.modules``. Importing a module here rather than in the
+#: child changes when it is imported, not what it does.
 PRELOAD = (
     "numpy", "pandas", "pandera.pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "openpyxl",
     "IPython", "IPython.display", "IPython.core.pylabtools", "alliance_fin", "alliance_fin.inputs.load",
     "alliance_fin.present.display", "alliance_fin.present.plots", "alliance_fin.present.provenance",
     "alliance_fin.run.outputs",
-    # the kernel's own start
-    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "debugpy",
-    "IPython.core.debugger", "IPython.core.completerlib", "IPython.extensions.storemagic", "sqlite3", "pdb",
-    "psutil", "tornado.gen", "tornado.locks", "tornado.queues", "tornado.platform.asyncio",
+    # running the job: papermill, the in-process kernel, the HTML export (the run package first: it
+    # hides rfc3987_syntax from jsonschema, see alliance_fin/run/__init__.py)
+    "alliance_fin.run.execute", "alliance_fin.run.warm", "alliance_fin.run.html_export",
+    "ipykernel.inprocess.manager", "ipykernel.inprocess.ipkernel", "ipykernel.inprocess.blocking",
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+    "IPython.core.completerlib", "IPython.core.application", "IPython.core.crashhandler", "IPython.core.logger",
+    "IPython.core.oinspect", "IPython.utils.wildcard", "bdb", "sqlite3", "psutil", "zmq.utils.garbage",
+    "tornado.gen", "tornado.locks", "tornado.queues", "tornado.platform.asyncio",
     # the first validation and table formatting
-    "pandera.backends.pandas.register", "pandera.accessors.pandas_accessor",
+    "pandera.backends.pandas.register", "pandera.backends.register_checks", "pandera.accessors.pandas_accessor",
     "pandera.strategies.pandas_strategies", "hypothesis", "pandas.core.reshape.reshape",
     "pandas.io.formats.string", "encodings.idna", "encodings.latin_1", "encodings.utf_8_sig",
     # the first figure, table and workbook (found by diffing sys.modules after every report ran)
@@ -69,8 +69,8 @@ PRELOAD = (
 _INLINE = "module://matplotlib_inline.backend_inline"
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
-#: The name a forked kernel shows (``pgrep -x ipykernel``); its command line is the zygote's.
-KERNEL_NAME = "ipykernel"
+#: The name a report's process shows (``pgrep -x af-report``); its command line is the zygote's.
+PROCESS_NAME = "af-report"
 
 
 def _set_name(name: bytes) -> None:
@@ -102,6 +102,19 @@ def preload() -> None:
 
     if not os.environ.get("MPLBACKEND"):  # what IPKernelApp.init_gui_pylab does, before any import
         os.environ["MPLBACKEND"] = _INLINE
+    # An in-process kernel has no debug socket, so ipykernel's debugger (debugpy: 0.4 s of imports
+    # on the critical path) can never be used: make its import fail while ipykernel looks for it,
+    # then forget that, so a report that imports debugpy itself gets it.
+    blocked = "debugpy" not in sys.modules
+    if blocked:
+        sys.modules["debugpy"] = None  # type: ignore[assignment]
+    try:
+        importlib.import_module("ipykernel.debugger")
+    except ImportError:
+        pass
+    finally:
+        if blocked:
+            del sys.modules["debugpy"]
     from alliance_fin.registry import REPORT_SPECS
 
     # and every report's builder and workbook writer, so a report added to the registry is preloaded too
@@ -109,55 +122,60 @@ def preload() -> None:
     for name in [*PRELOAD, *reports]:
         try:
             importlib.import_module(name)
-        except ImportError:  # an optional library missing: the kernel will report it as usual
+        except ImportError:  # an optional library missing: the report will say so as usual
             pass
+    from alliance_fin.run.html_export import get_exporter
+
+    get_exporter()  # nbconvert's template, compiled once for every child
 
 
-def _become_kernel(request: dict[str, Any], start_dir: str) -> None:
-    """In the forked child: take the job's folder and environment, then run the kernel. Never returns."""
+def _run_job(request: dict[str, Any], start_dir: str) -> None:
+    """In the forked child: take the job's folder and environment, run the report. Never returns.
+
+    The report is executed by :func:`alliance_fin.run.execute.run_report_job` with the ``warm``
+    engine (in this process, :mod:`alliance_fin.run.warm`); its result goes to
+    ``request["result"]`` as JSON. A child that dies before writing it (a cell that called
+    ``os.abort()``, or was killed) leaves the result missing: the pool reports that.
+    """
     code = 1
     try:
         os.setsid()
         _die_with_parent()
-        _set_name(KERNEL_NAME.encode())
+        _set_name(PROCESS_NAME.encode())
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):  # as the kernel engine: the kernel's own stdout/stderr go nowhere
+        for fd in (0, 1, 2):  # as the kernel engine: what is not a cell's output goes nowhere
             os.dup2(devnull, fd)
         os.close(devnull)
-        os.chdir(request["cwd"])
+        job = request["job"]
+        os.chdir(job["staging"])
         os.environ.clear()
         os.environ.update(request["env"])
-        # `python -m ipykernel_launcher` would have put its working folder first on sys.path
+        os.environ.setdefault("MPLBACKEND", _INLINE)  # as in the zygote (and in a kernel)
+        # a kernel started in its working folder (`python -m ipykernel_launcher`) has it first on sys.path
         if sys.path and sys.path[0] == start_dir:
             sys.path[0] = os.getcwd()
-        import ipykernel_launcher
         import numpy
 
         numpy.random.seed()  # a fresh kernel seeds from the OS; forked children would share a state
-        sys.argv = [ipykernel_launcher.__file__, *request["args"]]
-        from ipykernel.kernelapp import IPKernelApp
+        from alliance_fin.files import write_atomic
+        from alliance_fin.run.execute import run_report_job
 
-        app = IPKernelApp.instance()
-        app.initialize(list(request["args"]))
-        if "matplotlib_inline.backend_inline" in sys.modules:  # loaded before the shell existed
-            from matplotlib_inline.backend_inline import _enable_matplotlib_integration
-
-            _enable_matplotlib_integration()
-        app.start()
+        try:
+            result = run_report_job({**job, "engine": "warm"})
+        except Exception as exc:  # a bug of ours: still report it as a failure
+            result = {"key": job["key"], "report": job["report"], "status": "failed", "seconds": 0.0,
+                      "outputs": [], "headline": {}, "error": f"{job['report']}: {type(exc).__name__}: {exc}"}
+        write_atomic(request["result"], json.dumps(result))
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
         code = 1
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        os._exit(code)
 
 
 class _Server:
@@ -184,14 +202,14 @@ class _Server:
             self.listener.close()
             for other in self.buffers:
                 other.close()
-            _become_kernel(request, self.start_dir)
+            _run_job(request, self.start_dir)
         self.child_of[conn] = pid
         self.conn_of[pid] = conn
         self._send(conn, {"pid": pid})
 
     def _drop(self, conn: socket.socket) -> None:
         pid = self.child_of.pop(conn, None)
-        if pid is not None:  # the client left while its kernel runs: no orphan kernel
+        if pid is not None:  # the client left while its child runs: no orphan report process
             _kill_group(pid)
         self.buffers.pop(conn, None)
         self.answered.discard(conn)
@@ -267,46 +285,6 @@ def _kill_group(pid: int) -> None:
             kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             continue
-
-
-class Zygote:
-    """A running zygote process (see :mod:`alliance_fin.run.zygote`), owned by an executor.
-
-    Starting one returns at once; the zygote imports in the background and answers requests
-    when done (they wait for it).
-
-    Parameters
-    ----------
-    folder : Path, optional
-        A short private folder for its socket (Unix socket paths are limited to ~100 bytes);
-        default a new temporary folder, removed by :meth:`close`.
-    """
-
-    def __init__(self, folder: Path | None = None) -> None:
-        self._own = folder is None
-        self.folder = Path(tempfile.mkdtemp(prefix="afz-")) if folder is None else Path(folder)
-        self.address = str(self.folder / "zygote.sock")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alliance_fin.run.zygote", self.address],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C is for the parent, which then closes us
-        )
-
-    def close(self) -> None:
-        """Stop the zygote; it kills any kernel still running, then exits."""
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()  # type: ignore[union-attr]
-            except OSError:
-                pass
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._own:
-            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

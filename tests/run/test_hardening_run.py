@@ -77,7 +77,7 @@ def descendants(pid: int) -> list[psutil.Process]:
 def has_kernel(procs: list[psutil.Process]) -> bool:
     for p in procs:
         try:
-            if "ipykernel" in " ".join(p.cmdline()) or p.name() == "ipykernel":  # fresh, or forked (warm)
+            if "ipykernel" in " ".join(p.cmdline()) or p.name() == "af-report":  # a kernel, or a warm report
                 return True
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue

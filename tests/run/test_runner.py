@@ -264,7 +264,7 @@ def test_ctrl_c_kills_kernels_and_removes_staging(tmp_path):
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
-        while not any("ipykernel" in " ".join(p.cmdline()) or p.name() == "ipykernel"  # fresh or warm
+        while not any("ipykernel" in " ".join(p.cmdline()) or p.name() == "af-report"  # kernel or warm
                       for p in kernels_under(folder)):
             assert time.monotonic() < deadline, "kernel did not start"
             time.sleep(0.2)

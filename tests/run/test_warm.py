@@ -1,7 +1,8 @@
-"""The warm engine (kernels forked from a zygote) writes what the kernel engine writes, and isolates as well."""
+"""The warm engine (reports run in processes forked from a zygote) writes what the kernel engine writes, and isolates as well."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -18,8 +19,8 @@ from alliance_fin.registry import REPORT_SPECS
 from alliance_fin.run import runner
 from alliance_fin.run.executors import ProcessPool
 from alliance_fin.run.params import COMMON_PARAMS, ReportSpec
-from alliance_fin.run.warm import request_kernel
-from alliance_fin.run.zygote import Zygote
+from alliance_fin.run.zygote import PROCESS_NAME
+from alliance_fin.run.zygote_client import Zygote
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 EPOCH = "1600000000"
@@ -54,7 +55,7 @@ assert plt.get_fignums() == [], plt.get_fignums()
 assert not hasattr(alliance_fin, "_left_by_a_report")
 assert os.getcwd() == os.path.realpath(output_dir), (os.getcwd(), output_dir)
 assert "leak_marker" not in globals()
-if sys.platform.startswith("linux"):  # this kernel was forked by the zygote, not started afresh
+if sys.platform.startswith("linux"):  # this process was forked by the zygote, not started afresh
     assert b"alliance_fin.run.zygote" in open(f"/proc/{os.getppid()}/cmdline", "rb").read()
 mpl.rcParams["lines.linewidth"] = 9
 plt.figure()
@@ -156,7 +157,7 @@ def test_raise_hang_and_abort_leave_the_others_complete(tmp_path, notebooks):
     assert status["ok"] == ("ok", "")
     assert status["fails"][0] == "failed" and "raised ValueError: boom from fixture" in status["fails"][1]
     assert status["hangs"][0] == "failed" and "timed out after 5 s" in status["hangs"][1]
-    assert status["aborts"][0] == "failed" and "the kernel died" in status["aborts"][1]
+    assert status["aborts"] == ("failed", "aborts: cell 3 (In [3]) ended the report's process (SIGABRT)")
     assert sorted(os.listdir(result.out)) == ["aborts.failed.ipynb", "fails.failed.ipynb", "hangs.failed.ipynb",
                                               "index.html", "manifest.json", "ok.html", "ok.ipynb", "ok.xlsx"]
     assert {p.pid for p in _descendants()} <= before  # zygote and every kernel gone
@@ -203,17 +204,24 @@ def test_two_currencies_back_to_back_equal_each_alone(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_zygote_kills_a_kernel_whose_client_left_and_exits_on_close():
-    folder = Path(tempfile.mkdtemp(prefix="afz-"))
-    zygote = Zygote(folder)
+def test_zygote_kills_a_report_whose_client_left_and_exits_on_close(tmp_path, notebooks):
+    folder, specs = notebooks
+    plan = runner.plan_run(["hangs"], out=str(tmp_path / "out"), force=True, specs=specs, notebooks_dir=folder)
+    (tmp_path / "staging").mkdir()
+    job = runner.build_jobs(plan, tmp_path / "staging")[0]
+    zygote = Zygote(Path(tempfile.mkdtemp(prefix="afz-")))
     try:
-        child = request_kernel(zygote.address, ["-f", str(folder / "k.json")], str(folder), dict(os.environ))
-        kernel = psutil.Process(child.pid)
+        child = zygote.submit(job, str(tmp_path / "1.json"))
+        report = psutil.Process(child.pid)
+        deadline = time.monotonic() + 10
+        while report.name() != PROCESS_NAME and time.monotonic() < deadline:  # named just after the fork
+            time.sleep(0.02)
+        assert report.name() == PROCESS_NAME
         assert child.poll() is None
-        child.conn.close()  # the worker was killed at its timeout
-        kernel.wait(10)
-        assert not kernel.is_running() or kernel.status() == psutil.STATUS_ZOMBIE
-        second = request_kernel(zygote.address, ["-f", str(folder / "k2.json")], str(folder), dict(os.environ))
+        child.conn.close()  # the pool was killed
+        report.wait(10)
+        assert not report.is_running() or report.status() == psutil.STATUS_ZOMBIE
+        second = zygote.submit(job, str(tmp_path / "2.json"))
         pid = second.pid
     finally:
         zygote.close()
@@ -222,7 +230,7 @@ def test_zygote_kills_a_kernel_whose_client_left_and_exits_on_close():
         time.sleep(0.05)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert zygote.proc.poll() is not None
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(zygote.folder, ignore_errors=True)
 
 
 def test_engine_is_checked_with_the_plan(tmp_path):
@@ -240,21 +248,24 @@ def test_cli_engine_flag():
     assert _parser().parse_args(["sweep", "g.yaml", "--engine", "kernel"]).engine == "kernel"
 
 
-@pytest.mark.parametrize("cmd, expected", [
-    ([sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "k.json"], ["-f", "k.json"]),
-    ([sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"], ["-f", "k.json"]),
-    ([sys.executable, "-I", "-m", "ipykernel_launcher", "-f", "k.json"], None),
-    (["/usr/bin/some-other-python", "-m", "ipykernel_launcher", "-f", "k.json"], None),
-    (["R", "--slave", "-e", "IRkernel::main()"], None),
-], ids=["ipykernel-spec", "plain", "isolated-mode", "other-python", "other-language"])
-def test_which_kernel_specs_are_forked(cmd, expected):
-    from alliance_fin.run.warm import _kernel_args
+@pytest.mark.slow
+def test_papermill_cli_runs_the_warm_engine_in_its_own_process(tmp_path):
+    """``papermill --engine warm`` (the entry point) executes in papermill's process: no kernel starts."""
+    import subprocess
 
-    assert _kernel_args(cmd) == expected
+    out = tmp_path / "ok.ipynb"
+    cmd = [sys.executable, "-m", "papermill", "--engine", "warm", str(FIXTURES / "ok.ipynb"), str(out),
+           "-p", "output_dir", str(tmp_path), "-p", "factor", "2.0"]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=tmp_path, timeout=300)
+    nb = nbformat.read(str(out), as_version=4)
+    assert nb.metadata.papermill.parameters["factor"] == 2.0
+    assert nb.metadata.language_info.name == "python"
+    assert all(c.metadata.papermill.status == "completed" for c in nb.cells)
+    assert (tmp_path / "ok.headline.json").is_file()
 
 
 def test_zygote_preloads_every_report_of_the_registry():
-    """A kernel forked from the zygote must not pay a report's imports (the fourth report once did)."""
+    """A report forked from the zygote must not pay a report's imports (the fourth report once did)."""
     import subprocess
 
     code = ("import sys; from alliance_fin.run.zygote import preload; preload(); "
@@ -265,3 +276,20 @@ def test_zygote_preloads_every_report_of_the_registry():
             "if m not in sys.modules]; print(missing)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.slow
+def test_a_report_process_imports_nothing_the_zygote_did_not(tmp_path):
+    """What running a whole job imports (papermill, the in-process kernel, the report, the page) is preloaded."""
+    import subprocess
+
+    plan = runner.plan_run(["savings"], out=str(tmp_path / "out"), force=True)
+    (tmp_path / "staging").mkdir()
+    job = runner.build_jobs(plan, tmp_path / "staging")[0]
+    code = ("import json, sys; from alliance_fin.run.zygote import preload; preload(); before = set(sys.modules); "
+            "from alliance_fin.run.execute import run_report_job; "
+            f"result = run_report_job({{**json.loads({json.dumps(json.dumps(job))}), 'engine': 'warm'}}); "
+            "print(json.dumps([result['status'], sorted(set(sys.modules) - before)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tmp_path / "staging", timeout=300).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == ["ok", []]
