@@ -65,6 +65,9 @@ PRELOAD = (
     "pandera.backends.pandas.builtin_checks", "pandera.backends.pandas.builtin_hypotheses",
     "pandera.strategies.pandas_constraints", "pandera.api.geopandas.container", "pandas.core.methods.to_dict",
     "openpyxl.packaging.extended", "encodings.cp437",
+    # the first page: nbconvert's markdown filter loads mistune's plugins when it first renders
+    "jinja2.ext", "mistune.plugins.def_list", "mistune.plugins.task_lists", "mistune.plugins.url",
+    "encodings.ascii",
 )
 _INLINE = "module://matplotlib_inline.backend_inline"
 _PR_SET_PDEATHSIG = 1
