@@ -28,7 +28,7 @@ from alliance_fin.files import write_atomic
 from alliance_fin.paths import TEMPLATES_DIR
 from alliance_fin.run.index_page import data_file_name
 
-__all__ = ["build_html", "get_exporter", "write_html"]
+__all__ = ["build_html", "get_exporter", "warm_up", "write_html"]
 
 TEMPLATE_NAME = "alliance"
 _TOC_MARKER = "<!-- alliance-fin:toc -->"
@@ -83,6 +83,23 @@ def get_exporter() -> HTMLExporter:
         TagRemovePreprocessor(remove_cell_tags=set(REMOVE_CELL_TAGS), enabled=True), enabled=True
     )
     return exporter
+
+
+def warm_up() -> None:
+    """Render a small synthetic page once, so jinja has compiled every template a report uses.
+
+    jinja compiles a template on its first render (about 0.25 s here); the warm zygote calls
+    this so its children, which each render one page, find them compiled. Nothing is written.
+    """
+    v4 = nbformat.v4
+    outputs = [v4.new_output("stream", name="stdout", text="text"),
+               v4.new_output("display_data", data={"text/html": "<p>table</p>", "text/plain": "table"}),
+               v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
+               v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=1),
+               v4.new_output("error", ename="Error", evalue="value", traceback=["traceback"])]
+    nb = v4.new_notebook(cells=[v4.new_markdown_cell("# Title\n\nSome *text*.\n\n## Section"),
+                                v4.new_code_cell("1", outputs=outputs)])
+    build_html(nb, title="warm-up", scenario="base", run_id="warm-up", created="", data_file="data.csv")
 
 
 class _Headings(HTMLParser):

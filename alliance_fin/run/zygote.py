@@ -127,9 +127,9 @@ def preload() -> None:
             importlib.import_module(name)
         except ImportError:  # an optional library missing: the report will say so as usual
             pass
-    from alliance_fin.run.html_export import get_exporter
+    from alliance_fin.run.html_export import warm_up
 
-    get_exporter()  # nbconvert's template, compiled once for every child
+    warm_up()  # nbconvert's exporter built and its templates compiled once, for every child
 
 
 def _run_job(request: dict[str, Any], start_dir: str) -> None:

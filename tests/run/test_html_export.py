@@ -179,6 +179,21 @@ def test_reproducible_despite_random_cell_ids(notebook):
     assert render(notebook) == render(other)
 
 
+def test_warm_up_leaves_every_page_as_it_would_be(notebook, tmp_path: Path):
+    """The zygote's warm-up render compiles templates only: pages are the same bytes, nothing is written."""
+    import subprocess
+    import sys
+
+    code = ("import sys, nbformat; from alliance_fin.run import html_export as h; "
+            "nb = nbformat.reads(sys.stdin.read(), as_version=4); kw = dict(title='T', scenario='s', run_id='r', "
+            "created='c', data_file='d.csv'); cold = h.build_html(nb, **kw); h.warm_up(); "
+            "print(h.build_html(nb, **kw) == cold)")
+    out = subprocess.run([sys.executable, "-c", code], input=nbformat.writes(notebook), capture_output=True,
+                         text=True, check=True, cwd=tmp_path).stdout
+    assert out.strip() == "True"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_write_html_from_path(tmp_path: Path, notebook):
     nb_path = tmp_path / "x.ipynb"
     nbformat.write(notebook, nb_path)
