@@ -108,8 +108,12 @@ class InProcessNotebookClient(PapermillNotebookClient):
             InProcessInteractiveShell.clear_instance()  # a next notebook in this process gets a new shell
         return self.nb
 
-    def _request(self, msg_type: str, content: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
-        """Send one shell request to the kernel, run it to its end here; the reply (``timed_out`` added)."""
+    def _request(self, msg_type: str, content: dict[str, Any], timeout: float | None = None) -> dict[str, Any] | None:
+        """Send one shell request to the kernel and run it to its end here.
+
+        Returns the reply with ``timed_out`` added, or None when the timeout struck outside the
+        cell's own code (in the kernel's bookkeeping around it), which leaves no reply.
+        """
         kernel, session = self.km.kernel, self.kc.session
         stream = kernel.shell_stream
         session.send(stream, session.msg(msg_type, content))
@@ -125,6 +129,8 @@ class InProcessNotebookClient(PapermillNotebookClient):
             signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             self._loop.run_until_complete(kernel.dispatch_shell(parts))
+        except CellTimeoutInterrupt:  # the alarm struck outside the cell's code: there is no reply
+            return None
         finally:
             if timeout:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -150,7 +156,11 @@ class InProcessNotebookClient(PapermillNotebookClient):
 
     def execute_cell(self, cell: NotebookNode, cell_index: int, execution_count: int | None = None,
                      store_history: bool = True) -> NotebookNode:
-        """nbclient's ``async_execute_cell``, synchronous: run the cell, then collect its iopub messages."""
+        """nbclient's ``async_execute_cell``, synchronous: run the cell, then collect its iopub messages.
+
+        nbclient's cell hooks (``on_cell_start``...) and ``coalesce_streams``, which papermill does
+        not use, are not offered.
+        """
         if cell.cell_type != "code" or not cell.source.strip():
             return cell
         if self.skip_cells_with_tag in cell.metadata.get("tags", []):
@@ -167,6 +177,8 @@ class InProcessNotebookClient(PapermillNotebookClient):
         reply = self._request("execute_request", {
             "code": cell.source, "silent": False, "store_history": store_history, "user_expressions": {},
             "allow_stdin": False, "stop_on_error": not allows_errors}, timeout)
+        if reply is None:
+            raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
         msg_id = reply["parent_header"]["msg_id"]
         while True:  # the kernel's iopub thread delivers the cell's messages, ending with "idle"
             try:

@@ -71,9 +71,10 @@ def notebooks(tmp_path_factory) -> tuple[Path, dict[str, ReportSpec]]:
     for name in ("ok", "fails", "hangs"):
         shutil.copy(FIXTURES / f"{name}.ipynb", folder)
     _fixture(folder, "aborts", "import os\nos.abort()")
+    _fixture(folder, "swallows", "import time\ntry:\n    time.sleep(600)\nexcept Exception:\n    pass")
     _fixture(folder, "leaks", _LEAK, _WRITE.format(name="leaks"))
     specs = {name: ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ()) for name in
-             ("fails", "hangs", "aborts")}
+             ("fails", "hangs", "aborts", "swallows")}
     specs["ok"] = ReportSpec("ok", "OK fixture", "ok.ipynb", COMMON_PARAMS + _ok_params(), ("value", "flag"))
     specs["leaks"] = ReportSpec("leaks", "Leaks", "leaks.ipynb", COMMON_PARAMS, ("value",))
     return folder, specs
@@ -150,16 +151,19 @@ def test_fixtures_same_notebooks_and_error_banner(tmp_path, monkeypatch, noteboo
 def test_raise_hang_and_abort_leave_the_others_complete(tmp_path, notebooks):
     folder, specs = notebooks
     before = {p.pid for p in _descendants()}
-    result = _run(["ok", "fails", "hangs", "aborts"], tmp_path / "out", engine="warm", specs=specs,
-                  notebooks_dir=folder, timeout=5, jobs=4)
+    result = _run(["ok", "fails", "hangs", "aborts", "swallows"], tmp_path / "out", engine="warm", specs=specs,
+                  notebooks_dir=folder, timeout=5, jobs=5)
     status = {r["report"]: (r["status"], r["error"] or "") for r in result.results}
     assert result.exit_code == 1
     assert status["ok"] == ("ok", "")
     assert status["fails"][0] == "failed" and "raised ValueError: boom from fixture" in status["fails"][1]
     assert status["hangs"][0] == "failed" and "timed out after 5 s" in status["hangs"][1]
     assert status["aborts"] == ("failed", "aborts: cell 3 (In [3]) ended the report's process (SIGABRT)")
+    # the timeout is not an Exception a cell's `except Exception` could swallow
+    assert status["swallows"] == ("failed", "swallows: cell 3 timed out after 5 s")
     assert sorted(os.listdir(result.out)) == ["aborts.failed.ipynb", "fails.failed.ipynb", "hangs.failed.ipynb",
-                                              "index.html", "manifest.json", "ok.html", "ok.ipynb", "ok.xlsx"]
+                                              "index.html", "manifest.json", "ok.html", "ok.ipynb", "ok.xlsx",
+                                              "swallows.failed.ipynb"]
     assert {p.pid for p in _descendants()} <= before  # zygote and every kernel gone
 
 
