@@ -263,9 +263,9 @@ class ProcessPool:
         ctx = None
         if self.zygote is None:  # kernel engine: import papermill and nbconvert once; workers inherit them
             import alliance_fin.run.execute  # noqa: F401
-            from alliance_fin.run.html_export import get_exporter
+            from alliance_fin.run.html_export import warm_up
 
-            get_exporter()
+            warm_up()  # and the page templates, compiled once
             ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
         waiting = list(enumerate(jobs))
         running: dict[int, tuple[_Worker | _WarmChild, float, str]] = {}
