@@ -20,8 +20,9 @@ _SCHEDULER_HELP = ("run the report jobs on a Dask cluster: tcp://HOST:PORT of it
                    "LocalCluster of one single-threaded worker per job slot (pip install 'alliance_fin[dask]'); "
                    "default: the built-in process pool")
 
-_ENGINE_HELP = ("how each notebook is executed: 'warm' (default) forks every kernel from one process that "
-                "imported the reports' libraries once; 'kernel' starts a fresh Jupyter kernel per report. "
+_ENGINE_HELP = ("how each notebook is executed: 'warm' (default) runs every report in a process forked from one "
+                "that imported the reports' libraries once, with an in-process kernel; 'kernel' starts a fresh "
+                "Jupyter kernel per report. "
                 "Both write the same notebooks and workbooks; Dask workers (--scheduler) always use 'kernel'")
 ENGINES = ("warm", "kernel")  # alliance_fin.run.executors.ENGINES (not imported: it pulls in tqdm)
 
