@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import signal
@@ -168,6 +169,10 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.is_alive()
 
+    def waitable(self) -> Any:
+        """What becomes ready when the process ends (for ``multiprocessing.connection.wait``)."""
+        return self.proc.sentinel
+
     def end(self) -> int | None:
         self.proc.join()
         return self.proc.exitcode
@@ -184,6 +189,10 @@ class _WarmChild:
 
     def alive(self) -> bool:
         return self.child.poll() is None
+
+    def waitable(self) -> Any:
+        """What becomes ready when the zygote reports the child's end (its connection)."""
+        return self.child.conn
 
     def end(self) -> int | None:
         return self.child.wait()
@@ -280,7 +289,8 @@ class ProcessPool:
                         yield {**failed_result(job, f"{job['report']}: {exc}"), "key": job["key"]}
                         continue
                     say(f"{job['key']}: started")
-                time.sleep(_POLL_S)
+                # wake as soon as a job ends (or after the poll interval, to check the time limits)
+                multiprocessing.connection.wait([h.waitable() for h, _, _ in running.values()], _POLL_S)
                 for n, (handle, started, result_file) in list(running.items()):
                     elapsed = time.monotonic() - started
                     if handle.alive() and elapsed <= self.timeout + KILL_GRACE_S:
