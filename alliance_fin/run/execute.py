@@ -85,7 +85,8 @@ def _execute(job: dict[str, Any], running: Path) -> None:
         import alliance_fin.run.warm  # noqa: F401  (registers papermill's "warm" engine)
 
         engine = {"engine_name": "warm", "cell_marker": str(cell_marker(job))}
-    for attempt in range(1, _START_ATTEMPTS + 1):
+    attempts = 1 if engine.get("engine_name") == "warm" else _START_ATTEMPTS  # no kernel start to retry
+    for attempt in range(1, attempts + 1):
         try:
             papermill.execute_notebook(
                 job["notebook"], str(running), parameters=job["parameters"],
@@ -95,7 +96,7 @@ def _execute(job: dict[str, Any], running: Path) -> None:
             )
             return
         except Exception as exc:
-            if attempt == _START_ATTEMPTS or not _is_startup_error(exc):
+            if attempt == attempts or not _is_startup_error(exc):
                 raise
             time.sleep(0.2 * attempt)
 

@@ -201,31 +201,41 @@ class _WarmChild:
         self.child.kill()
 
 
-def _ended_without_result(job: dict[str, Any], code: int | None, elapsed: float, warm: bool) -> dict[str, Any]:
-    """The result of a job whose process ended without writing one; keeps ``<report>.failed.ipynb``."""
-    report = job["report"]
-    if not warm:
-        return failed_result(job, f"{report}: worker ended without a result (exit code {code})", elapsed)
+def _warm_failure(job: dict[str, Any], what: str, elapsed: float) -> dict[str, Any]:
+    """A warm report process that left no result: ``<report>: <cell> <what>``; keeps ``<report>.failed.ipynb``.
+
+    The cell is the one the warm engine named in its marker file as it started it.
+    """
     from alliance_fin.run.execute import cell_marker, keep_failed_notebook
 
-    how = f"exit code {code}"
-    if code is not None and code < 0:
-        try:
-            how = signal.Signals(-code).name
-        except ValueError:
-            how = f"signal {-code}"
     marker = cell_marker(job)
     try:
         where = marker.read_text(encoding="utf-8").strip() or "a cell"
     except OSError:
         where = "the report"
     marker.unlink(missing_ok=True)
-    result = failed_result(job, f"{report}: {where} ended the report's process ({how})", elapsed)
+    result = failed_result(job, f"{job['report']}: {where} {what}", elapsed)
     try:
         result["outputs"] = keep_failed_notebook(job)
     except Exception:  # nothing readable was left: the failure is reported all the same
         pass
     return result
+
+
+def _ended_without_result(job: dict[str, Any], code: int | None, elapsed: float, handle: Any) -> dict[str, Any]:
+    """The result of a job whose process ended without writing one."""
+    report = job["report"]
+    if not isinstance(handle, _WarmChild):
+        return failed_result(job, f"{report}: worker ended without a result (exit code {code})", elapsed)
+    if handle.child.lost:
+        return failed_result(job, f"{report}: the warm engine's zygote died while the report ran", elapsed)
+    how = f"exit code {code}"
+    if code is not None and code < 0:
+        try:
+            how = signal.Signals(-code).name
+        except ValueError:
+            how = f"signal {-code}"
+    return _warm_failure(job, f"ended the report's process ({how})", elapsed)
 
 
 class ProcessPool:
@@ -298,14 +308,15 @@ class ProcessPool:
                     job = jobs[n]
                     if handle.alive():
                         handle.kill()
-                        result = failed_result(job, f"{job['report']}: killed after {elapsed:.0f} s "
-                                                    f"(timeout {self.timeout:g} s)", elapsed)
+                        what = f"killed after {elapsed:.0f} s (timeout {self.timeout:g} s)"
+                        result = (_warm_failure(job, f"was {what}", elapsed) if isinstance(handle, _WarmChild)
+                                  else failed_result(job, f"{job['report']}: {what}", elapsed))
                     else:
                         code = handle.end()
                         try:
                             result = json.loads(Path(result_file).read_text(encoding="utf-8"))
                         except (OSError, ValueError):
-                            result = _ended_without_result(job, code, elapsed, self.zygote is not None)
+                            result = _ended_without_result(job, code, elapsed, handle)
                     del running[n]
                     result["key"] = job["key"]
                     yield result

@@ -29,9 +29,11 @@ warm`` executes in papermill's own process.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
+import time
 from queue import Empty
 from typing import Any
 
@@ -54,22 +56,63 @@ class CellTimeoutInterrupt(BaseException):
     ``except Exception`` in the cell does not swallow it)."""
 
 
-def _kernel_class() -> type:
-    """ipykernel's ``InProcessKernel``, with its output streams told which request they belong to.
+def _kernel_class(capture_fd_output: bool) -> type:
+    """ipykernel's ``InProcessKernel``, made to behave as a kernel process does where it differs.
 
-    A kernel process's ``sys.stdout`` is its output stream all along, so ``set_parent`` tags it
-    with each request; the in-process kernel swaps its streams in only for the request, after
-    ``set_parent`` ran, and its prints would carry the previous request's header.
+    * A kernel process's ``sys.stdout`` is its output stream all along, so ``set_parent`` tags it
+      with each request; the in-process kernel swaps its streams in only for the request, after
+      ``set_parent`` ran, so its prints carried the previous request's header: set it again.
+    * ``do_execute`` looks at ``shell_channel_thread.parent_thread`` for a cell with top-level
+      ``await``, which an in-process kernel (no shell channel thread) does not have: give it one
+      that is not this thread, so the cell runs without the kernel's SIGINT handler (timeouts
+      here are SIGALRM), while ``_supports_kernel_subshells`` stays False.
+    * ``capture_fd_output``: the output streams also take what is written to file descriptors 1
+      and 2 (``os.system``, C libraries), as ``IPKernelApp.capture_fd_output`` does; only for a
+      process that owns its descriptors (a report process), never papermill's own.
     """
+    from types import SimpleNamespace
+
     from ipykernel.inprocess.ipkernel import InProcessKernel
+    from ipykernel.iostream import OutStream
+    from traitlets import default
 
     class _Kernel(InProcessKernel):
+        @property
+        def _supports_kernel_subshells(self) -> bool:
+            return False
+
+        def __init__(self, **traits: Any) -> None:
+            super().__init__(**traits)
+            self.shell_channel_thread = SimpleNamespace(parent_thread=None)
+
+        @default("stdout")
+        def _default_stdout(self) -> Any:
+            return OutStream(self.session, self.iopub_thread, "stdout", watchfd=capture_fd_output)
+
+        @default("stderr")
+        def _default_stderr(self) -> Any:
+            return OutStream(self.session, self.iopub_thread, "stderr", watchfd=capture_fd_output)
+
         async def execute_request(self, stream: Any, ident: Any, parent: dict[str, Any]) -> None:
             with self._redirected_io():
                 self.shell.set_parent(parent)
                 await super(InProcessKernel, self).execute_request(stream, ident, parent)
 
     return _Kernel
+
+
+class _Errors(logging.Handler):
+    """Collects what the kernel logs while it handles a request (it logs, not raises, its own failures)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        self.lines.append(text)
 
 
 class InProcessNotebookClient(PapermillNotebookClient):
@@ -88,7 +131,8 @@ class InProcessNotebookClient(PapermillNotebookClient):
         self.reset_execution_trackers()
         os.environ.setdefault("MPLBACKEND", _INLINE)  # what IPKernelApp does before any figure
         self.km = InProcessKernelManager()
-        self.km.kernel = _kernel_class()(parent=self.km, session=self.km.session)  # as km.start_kernel()
+        kernel_class = _kernel_class(self.capture_fd_output)
+        self.km.kernel = kernel_class(parent=self.km, session=self.km.session)  # as km.start_kernel()
         if "matplotlib_inline.backend_inline" in sys.modules:  # imported before the shell existed
             from matplotlib_inline.backend_inline import _enable_matplotlib_integration
 
@@ -98,8 +142,8 @@ class InProcessNotebookClient(PapermillNotebookClient):
         self._loop = asyncio.new_event_loop()
         try:
             self.papermill_execute_cells()
-            info = self._request("kernel_info_request", {})
-            self.nb.metadata["language_info"] = info["content"]["language_info"]
+            _, info, _ = self._request("kernel_info_request", {})
+            self.nb.metadata["language_info"] = info["content"]["language_info"]  # type: ignore[index]
             self.set_widgets_metadata()
         finally:
             self.kc.stop_channels()
@@ -108,39 +152,69 @@ class InProcessNotebookClient(PapermillNotebookClient):
             InProcessInteractiveShell.clear_instance()  # a next notebook in this process gets a new shell
         return self.nb
 
-    def _request(self, msg_type: str, content: dict[str, Any], timeout: float | None = None) -> dict[str, Any] | None:
-        """Send one shell request to the kernel and run it to its end here.
+    def _request(self, msg_type: str, content: dict[str, Any],
+                 timeout: float | None = None) -> tuple[str, dict[str, Any] | None, bool]:
+        """Send one shell request to the kernel and run it to its end here, in this thread.
 
-        Returns the reply with ``timed_out`` added, or None when the timeout struck outside the
-        cell's own code (in the kernel's bookkeeping around it), which leaves no reply.
+        Returns the request's id, the reply (None when there is none: the timeout struck in the
+        kernel's own code around the cell, or the kernel failed and logged it) and whether the
+        request ran past ``timeout``. ``SIGALRM`` interrupts only while the kernel handles the
+        request, and again every second after the first, so a cell that swallows one interrupt
+        gets another; a request that overran without it (the cell took over ``SIGALRM``) counts
+        as timed out all the same.
         """
         kernel, session = self.km.kernel, self.kc.session
         stream = kernel.shell_stream
-        session.send(stream, session.msg(msg_type, content))
+        msg = session.msg(msg_type, content)
+        session.send(stream, msg)
         parts = stream.recv_multipart()
-        fired: list[bool] = []
-        previous = None
-        if timeout:
-            def _alarm(signum: int, frame: Any) -> None:
-                fired.append(True)
+        state = {"armed": False, "fired": False}
+
+        def _alarm(signum: int, frame: Any) -> None:
+            state["fired"] = True
+            if state["armed"]:
                 raise CellTimeoutInterrupt(f"cell execution timed out after {timeout:g} s")
 
-            previous = signal.signal(signal.SIGALRM, _alarm)
-            signal.setitimer(signal.ITIMER_REAL, timeout)
+        async def _dispatch() -> None:
+            state["armed"] = True
+            try:
+                await kernel.dispatch_shell(parts)
+            finally:
+                state["armed"] = False
+
+        errors = _Errors()
+        kernel.log.addHandler(errors)
+        previous = signal.signal(signal.SIGALRM, _alarm) if timeout else None
+        started = time.monotonic()
+        if timeout:
+            signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
+        interrupted = False
         try:
-            self._loop.run_until_complete(kernel.dispatch_shell(parts))
-        except CellTimeoutInterrupt:  # the alarm struck outside the cell's code: there is no reply
-            return None
+            self._loop.run_until_complete(_dispatch())
+        except CellTimeoutInterrupt:
+            interrupted = True
         finally:
             if timeout:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
-        _, reply = session.recv(stream, copy=False)
-        reply["timed_out"] = bool(fired)
-        return reply
+            kernel.log.removeHandler(errors)
+        timed_out = bool(timeout) and (state["fired"] or time.monotonic() - started >= timeout)
+        reply = None
+        if not interrupted:
+            try:
+                _, reply = session.recv(stream, copy=False)
+            except Empty:
+                reply = None
+        if reply is None and not timed_out:
+            raise RuntimeError(f"the in-process kernel sent no reply to {msg_type}"
+                               + (f": {errors.lines[-1]}" if errors.lines else ""))
+        return msg["header"]["msg_id"], reply, timed_out
 
     #: File to name the code cell being executed in (``cell N (In [k])``), or None.
     cell_marker: str | None = None
+    #: Take what is written to file descriptors 1 and 2 into the cells' outputs, as a kernel
+    #: process does. Set by a report process of the zygote, which owns its descriptors.
+    capture_fd_output: bool = False
 
     def _mark(self, cell_index: int) -> None:
         """Write where execution is, N counted as in the source notebook (papermill's cells left out)."""
@@ -174,16 +248,15 @@ class InProcessNotebookClient(PapermillNotebookClient):
         self.clear_before_next_output = False
         self._mark(cell_index)
         timeout = self._get_timeout(cell)
-        reply = self._request("execute_request", {
+        msg_id, reply, timed_out = self._request("execute_request", {
             "code": cell.source, "silent": False, "store_history": store_history, "user_expressions": {},
             "allow_stdin": False, "stop_on_error": not allows_errors}, timeout)
-        if reply is None:
-            raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
-        msg_id = reply["parent_header"]["msg_id"]
         while True:  # the kernel's iopub thread delivers the cell's messages, ending with "idle"
-            try:
-                msg = self.kc.iopub_channel.get_msg(timeout=self.iopub_timeout)
+            try:  # (without a reply there may be no "idle": take what came)
+                msg = self.kc.iopub_channel.get_msg(timeout=self.iopub_timeout if reply else 1.0)
             except Empty:
+                if reply is None:
+                    break
                 raise CellTimeoutError.error_from_timeout_and_cell(
                     "Timeout waiting for IOPub output", self.iopub_timeout, cell) from None
             if msg["parent_header"].get("msg_id") != msg_id:
@@ -192,12 +265,12 @@ class InProcessNotebookClient(PapermillNotebookClient):
                 self.process_message(msg, cell, cell_index)
             except CellExecutionComplete:
                 break
-        if self.record_timing:
-            cell["metadata"]["execution"]["shell.execute_reply"] = timestamp(reply)
-        if reply["timed_out"]:  # as nbclient: the outputs so far, no error output, CellTimeoutError
+        if timed_out:  # as nbclient: the outputs so far, without the interrupt's own, and CellTimeoutError
             cell.outputs = [o for o in cell.outputs
                             if not (o.get("output_type") == "error" and o.get("ename") == CellTimeoutInterrupt.__name__)]
             raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
+        if self.record_timing:
+            cell["metadata"]["execution"]["shell.execute_reply"] = timestamp(reply)
         if execution_count:
             cell["execution_count"] = execution_count
         content = reply["content"]

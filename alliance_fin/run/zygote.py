@@ -33,6 +33,7 @@ import select
 import signal
 import socket
 import sys
+import traceback
 from typing import Any
 
 __all__ = ["PRELOAD", "PROCESS_NAME", "main"]
@@ -127,12 +128,17 @@ def preload() -> None:
             importlib.import_module(name)
         except ImportError:  # an optional library missing: the report will say so as usual
             pass
-    from alliance_fin.run.html_export import warm_up
+        except Exception:  # a module that fails at import: each report importing it shows why
+            traceback.print_exc()
+    try:
+        from alliance_fin.run.html_export import warm_up
 
-    warm_up()  # nbconvert's exporter built and its templates compiled once, for every child
+        warm_up()  # nbconvert's exporter built and its templates compiled once, for every child
+    except Exception:  # each report's own page export will fail and say why
+        traceback.print_exc()
 
 
-def _run_job(request: dict[str, Any], start_dir: str) -> None:
+def _run_job(request: dict[str, Any], zygote_pid: int) -> None:
     """In the forked child: take the job's folder and environment, run the report. Never returns.
 
     The report is executed by :func:`alliance_fin.run.execute.run_report_job` with the ``warm``
@@ -144,6 +150,8 @@ def _run_job(request: dict[str, Any], start_dir: str) -> None:
     try:
         os.setsid()
         _die_with_parent()
+        if os.getppid() != zygote_pid:  # the zygote died before PR_SET_PDEATHSIG was in place
+            os._exit(1)
         _set_name(PROCESS_NAME.encode())
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -157,14 +165,21 @@ def _run_job(request: dict[str, Any], start_dir: str) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ.setdefault("MPLBACKEND", _INLINE)  # as in the zygote (and in a kernel)
-        # a kernel started in its working folder (`python -m ipykernel_launcher`) has it first on sys.path
-        if sys.path and sys.path[0] == start_dir:
-            sys.path[0] = os.getcwd()
+        # as IPython's InteractiveShellApp.init_path in a kernel: '' (its working folder) goes on
+        # sys.path before the first site-packages (the zygote, like ipykernel_launcher, took its
+        # own working folder off)
+        if "" not in sys.path and not sys.flags.safe_path:
+            at = next((i for i, entry in enumerate(sys.path)
+                       if os.path.basename(entry) in ("site-packages", "dist-packages")), 0)
+            sys.path.insert(at, "")
         import numpy
 
         numpy.random.seed()  # a fresh kernel seeds from the OS; forked children would share a state
         from alliance_fin.files import write_atomic
         from alliance_fin.run.execute import run_report_job
+        from alliance_fin.run.warm import InProcessNotebookClient
+
+        InProcessNotebookClient.capture_fd_output = True  # this process owns fds 1 and 2, as a kernel does
 
         try:
             result = run_report_job({**job, "engine": "warm"})
@@ -186,7 +201,6 @@ class _Server:
 
     def __init__(self, listener: socket.socket) -> None:
         self.listener = listener
-        self.start_dir = sys.path[0] if sys.path else ""
         self.buffers: dict[socket.socket, bytes] = {}
         self.child_of: dict[socket.socket, int] = {}  # connection -> child pid (while running)
         self.conn_of: dict[int, socket.socket] = {}
@@ -200,12 +214,13 @@ class _Server:
             pass
 
     def _fork(self, conn: socket.socket, request: dict[str, Any]) -> None:
+        zygote_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
             self.listener.close()
             for other in self.buffers:
                 other.close()
-            _run_job(request, self.start_dir)
+            _run_job(request, zygote_pid)
         self.child_of[conn] = pid
         self.conn_of[pid] = conn
         self._send(conn, {"pid": pid})
@@ -244,6 +259,12 @@ class _Server:
                 return
             if pid == 0:
                 return
+            # what the report started and left running (its session, pgid = pid) goes with it, as
+            # jupyter_client takes a kernel's process group down at shutdown
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             conn = self.conn_of.pop(pid, None)
             if conn is not None:
                 self.child_of.pop(conn, None)
@@ -294,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m alliance_fin.run.zygote SOCKET``: listen, import, then serve until stdin ends."""
     args = sys.argv[1:] if argv is None else argv
     path = args[0]
+    # as ipykernel_launcher: no module of the working folder may shadow a library while we import
+    if sys.path and (sys.path[0] == "" or os.path.abspath(sys.path[0]) == os.getcwd()):
+        del sys.path[0]
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; it closes us
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -35,6 +35,9 @@ class ZygoteChild:
         self.conn = conn
         self.pid = pid
         self.returncode: int | None = None
+        #: True when the zygote went away without reporting the child's end (it died, and
+        #: PR_SET_PDEATHSIG took the child with it).
+        self.lost = False
         self._buffer = buffer
 
     def _take(self, timeout: float | None) -> None:
@@ -48,8 +51,12 @@ class ZygoteChild:
             ready, _, _ = select.select([self.conn], [], [], timeout)
             if not ready:
                 return
-            chunk = self.conn.recv(4096)
+            try:
+                chunk = self.conn.recv(4096)
+            except OSError:
+                chunk = b""
             if not chunk:  # the zygote is gone, and with it (PR_SET_PDEATHSIG) the child
+                self.lost = True
                 self._finish(-signal.SIGKILL)
                 return
             self._buffer += chunk
@@ -104,11 +111,14 @@ class Zygote:
         self._own = folder is None
         self.folder = Path(tempfile.mkdtemp(prefix="afz-")) if folder is None else Path(folder)
         self.address = str(self.folder / "zygote.sock")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alliance_fin.run.zygote", self.address],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C is for the parent, which then closes us
-        )
+        #: The zygote's stderr: what failed while it imported, quoted when it cannot start a report.
+        self.log = self.folder / "zygote.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "alliance_fin.run.zygote", self.address],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
+                start_new_session=True,  # Ctrl-C is for the parent, which then closes us
+            )
 
     def submit(self, job: dict[str, Any], result_file: str, env: dict[str, str] | None = None) -> ZygoteChild:
         """Have the zygote fork a child that runs ``job`` and writes its result to ``result_file``.
@@ -141,13 +151,24 @@ class Zygote:
             conn.settimeout(None)
         except OSError as exc:
             conn.close()
-            raise RuntimeError(f"the warm engine could not start the report: zygote {self.address}: {exc}") from None
+            raise RuntimeError(f"the warm engine could not start the report: zygote {self.address}: {exc}"
+                               + self._last_words()) from None
         line, rest = buffer.split(b"\n", 1)
         reply = json.loads(line)
         if "pid" not in reply:
             conn.close()
             raise RuntimeError(f"the warm engine could not start the report: {reply.get('error')}")
         return ZygoteChild(conn, int(reply["pid"]), rest)
+
+    def _last_words(self) -> str:
+        """The end of the zygote's stderr, when it exited (why it could not serve), else ""."""
+        if self.proc.poll() is None:
+            return ""
+        try:
+            tail = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        except OSError:
+            tail = []
+        return f" (it exited with code {self.proc.returncode}" + (": " + " | ".join(tail) if tail else "") + ")"
 
     def close(self) -> None:
         """Stop the zygote; it kills any child still running, then exits."""

@@ -72,11 +72,19 @@ def notebooks(tmp_path_factory) -> tuple[Path, dict[str, ReportSpec]]:
         shutil.copy(FIXTURES / f"{name}.ipynb", folder)
     _fixture(folder, "aborts", "import os\nos.abort()")
     _fixture(folder, "swallows", "import time\ntry:\n    time.sleep(600)\nexcept Exception:\n    pass")
+    _fixture(folder, "alarms", "import signal, time\nsignal.signal(signal.SIGALRM, lambda *a: None)\ntime.sleep(8)")
+    _fixture(folder, "stuck", "import time\nwhile True:\n    try:\n        time.sleep(100)\n    except BaseException:\n"
+                              "        pass")
+    _fixture(folder, "awaits", "import asyncio\nawait asyncio.sleep(0)\nprint('awaited')", _WRITE.format(name="awaits"))
+    _fixture(folder, "prints", "import os, sys\nprint('to stdout')\nos.system('echo from the file descriptor')",
+             _WRITE.format(name="prints"))
+    _fixture(folder, "spawns", "import subprocess\nsubprocess.Popen(['sleep', '4321'])", _WRITE.format(name="spawns"))
     _fixture(folder, "leaks", _LEAK, _WRITE.format(name="leaks"))
     specs = {name: ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ()) for name in
-             ("fails", "hangs", "aborts", "swallows")}
+             ("fails", "hangs", "aborts", "swallows", "alarms", "stuck")}
     specs["ok"] = ReportSpec("ok", "OK fixture", "ok.ipynb", COMMON_PARAMS + _ok_params(), ("value", "flag"))
-    specs["leaks"] = ReportSpec("leaks", "Leaks", "leaks.ipynb", COMMON_PARAMS, ("value",))
+    for name in ("leaks", "awaits", "prints", "spawns"):
+        specs[name] = ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ("value",))
     return folder, specs
 
 
@@ -151,8 +159,8 @@ def test_fixtures_same_notebooks_and_error_banner(tmp_path, monkeypatch, noteboo
 def test_raise_hang_and_abort_leave_the_others_complete(tmp_path, notebooks):
     folder, specs = notebooks
     before = {p.pid for p in _descendants()}
-    result = _run(["ok", "fails", "hangs", "aborts", "swallows"], tmp_path / "out", engine="warm", specs=specs,
-                  notebooks_dir=folder, timeout=5, jobs=5)
+    result = _run(["ok", "fails", "hangs", "aborts", "swallows", "alarms"], tmp_path / "out", engine="warm",
+                  specs=specs, notebooks_dir=folder, timeout=5, jobs=6)
     status = {r["report"]: (r["status"], r["error"] or "") for r in result.results}
     assert result.exit_code == 1
     assert status["ok"] == ("ok", "")
@@ -161,10 +169,81 @@ def test_raise_hang_and_abort_leave_the_others_complete(tmp_path, notebooks):
     assert status["aborts"] == ("failed", "aborts: cell 3 (In [3]) ended the report's process (SIGABRT)")
     # the timeout is not an Exception a cell's `except Exception` could swallow
     assert status["swallows"] == ("failed", "swallows: cell 3 timed out after 5 s")
-    assert sorted(os.listdir(result.out)) == ["aborts.failed.ipynb", "fails.failed.ipynb", "hangs.failed.ipynb",
-                                              "index.html", "manifest.json", "ok.html", "ok.ipynb", "ok.xlsx",
-                                              "swallows.failed.ipynb"]
-    assert {p.pid for p in _descendants()} <= before  # zygote and every kernel gone
+    # a cell that took SIGALRM over is not interrupted, but ran past the timeout all the same
+    assert status["alarms"] == ("failed", "alarms: cell 3 timed out after 5 s")
+    assert sorted(os.listdir(result.out)) == ["aborts.failed.ipynb", "alarms.failed.ipynb", "fails.failed.ipynb",
+                                              "hangs.failed.ipynb", "index.html", "manifest.json", "ok.html",
+                                              "ok.ipynb", "ok.xlsx", "swallows.failed.ipynb"]
+    assert {p.pid for p in _descendants()} <= before  # zygote and every report process gone
+
+
+@pytest.mark.slow
+def test_a_cell_stuck_past_every_interrupt_is_killed_with_its_cell_named(tmp_path, notebooks, monkeypatch):
+    from alliance_fin.run import executors
+
+    folder, specs = notebooks
+    monkeypatch.setattr(executors, "KILL_GRACE_S", 2.0)
+    result = _run(["stuck"], tmp_path / "out", engine="warm", specs=specs, notebooks_dir=folder, timeout=2)
+    error = result.results[0]["error"]
+    assert result.exit_code == 1
+    assert error.startswith("stuck: cell 3 (In [3]) was killed after ") and error.endswith(" s (timeout 2 s)"), error
+    assert sorted(os.listdir(result.out)) == ["index.html", "manifest.json", "stuck.failed.ipynb"]
+
+
+@pytest.mark.slow
+def test_processes_a_report_started_end_with_it(tmp_path, notebooks):
+    """A report's own background process goes with the report (a kernel's shutdown takes its group too)."""
+    folder, specs = notebooks
+
+    def sleepers() -> list[psutil.Process]:
+        return [p for p in psutil.process_iter(["cmdline", "status"])
+                if (p.info["cmdline"] or [])[-2:] == ["sleep", "4321"] and p.info["status"] != psutil.STATUS_ZOMBIE]
+
+    result = _run(["spawns"], tmp_path / "out", engine="warm", specs=specs, notebooks_dir=folder)
+    assert result.exit_code == 0, result.results[0]["error"]
+    deadline = time.monotonic() + 5
+    while sleepers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sleepers() == []
+
+
+@pytest.mark.slow
+def test_a_zygote_that_dies_mid_run_is_named_not_the_cell(tmp_path, notebooks):
+    import threading
+
+    folder, specs = notebooks
+    plan = runner.plan_run(["hangs"], out=str(tmp_path / "out"), force=True, specs=specs, notebooks_dir=folder)
+    (tmp_path / "staging").mkdir()
+    jobs = runner.build_jobs(plan, tmp_path / "staging")
+    pool = ProcessPool(1, 600, engine="warm")
+    results: list[dict] = []
+    worker = threading.Thread(target=lambda: results.extend(pool.run(jobs, lambda text: None)))
+    try:
+        worker.start()
+        zygote = psutil.Process(pool.zygote.proc.pid)
+        deadline = time.monotonic() + 120
+        while not any(p.name() == PROCESS_NAME for p in zygote.children()):
+            assert time.monotonic() < deadline, "the report did not start"
+            time.sleep(0.05)
+        zygote.kill()
+        worker.join(30)
+    finally:
+        pool.close()
+    assert [r["error"] for r in results] == ["hangs: the warm engine's zygote died while the report ran"]
+
+
+@pytest.mark.slow
+def test_fixtures_await_and_print_as_in_a_kernel(tmp_path, monkeypatch, notebooks):
+    """Top-level await, and output written to the file descriptors (os.system), as the kernel engine has them."""
+    folder, specs = notebooks
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # ipykernel leaves the descriptors alone under pytest
+    copies = _run_both(["awaits", "prints"], tmp_path, specs=specs, notebooks_dir=folder)
+    for name in ("awaits", "prints"):
+        assert _cells(copies["warm"] / f"{name}.ipynb") == _cells(copies["kernel"] / f"{name}.ipynb"), name
+    texts = "".join(o.get("text", "") for c in _cells(copies["warm"] / "prints.ipynb") for o in c["outputs"])
+    assert "to stdout" in texts and "from the file descriptor" in texts
+    assert "awaited" in "".join(o.get("text", "") for c in _cells(copies["warm"] / "awaits.ipynb") for o in c["outputs"])
 
 
 @pytest.mark.slow
