@@ -3,8 +3,9 @@
 Each figure is the median of ``--repeat`` runs of: start a kernel, wait until it answers, run
 the reports' imports in it (``run_all.FLOOR_IMPORTS``), shut it down. For the warm engine this
 process first imports what the zygote imports (``zygote.preload``, before the clock starts, as in
-a sweep after the first job); each run then forks it and starts ipykernel's in-process kernel in
-the child, as a warm report process does (:mod:`alliance_fin.run.warm`).
+a sweep after the first job); each run then forks it and executes a one-cell notebook of those
+imports with papermill's ``warm`` engine in the child, as a warm report process does
+(:mod:`alliance_fin.run.warm`): papermill, the in-process kernel, the notebook written.
 
 Usage::
 
@@ -48,22 +49,30 @@ def _one(manager_class) -> float:
     return asyncio.run(run())
 
 
-def _in_process() -> float:
+def _in_process(notebook: str, folder: Path) -> float:
+    """Fork this (preloaded) process; in the child, execute ``notebook`` with the ``warm`` engine: seconds."""
     read, write = os.pipe()
     t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:
-        from ipykernel.inprocess.manager import InProcessKernelManager
+        code = 1
+        try:
+            import papermill
 
-        km = InProcessKernelManager()
-        km.start_kernel()
-        kc = km.client()
-        kc.start_channels()
-        kc.execute(FLOOR_IMPORTS)
-        os.write(write, b"x")
-        os._exit(0)
-    os.read(read, 1)
+            import alliance_fin.run.warm  # noqa: F401  (registers the engine)
+
+            papermill.execute_notebook(notebook, str(folder / "warm.out.ipynb"), engine_name="warm",
+                                       progress_bar=False, request_save_on_cell_execute=False)
+            code = 0
+        finally:
+            os.write(write, bytes([code]))
+            os._exit(code)
+    os.close(write)
+    ok = os.read(read, 1)
+    os.close(read)
     os.waitpid(pid, 0)
+    if ok != b"\x00":
+        raise RuntimeError("the warm engine failed to execute the imports")
     return time.perf_counter() - t0
 
 
@@ -79,10 +88,14 @@ def main() -> int:
     times: dict[str, list[float]] = {"fresh kernel (kernel engine)": [],
                                      "in-process kernel in a fork of the zygote (warm engine)": []}
     preload()  # this process is now what the zygote is
-    exec(FLOOR_IMPORTS)
+    import nbformat
+
+    notebook = folder / "imports.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FLOOR_IMPORTS)], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), str(notebook))
     for _ in range(args.repeat):  # interleaved, so load changes hit both alike
         times["fresh kernel (kernel engine)"].append(_one(IPCKernelManager))
-        times["in-process kernel in a fork of the zygote (warm engine)"].append(_in_process())
+        times["in-process kernel in a fork of the zygote (warm engine)"].append(_in_process(str(notebook), folder))
     print(f"load average {os.getloadavg()[0]:.2f}; start + imports + shutdown, median of {args.repeat}")
     for name, values in times.items():
         print(f"{name:<56} {statistics.median(values):6.2f} s  ({', '.join(f'{v:.2f}' for v in values)})")

@@ -39,7 +39,7 @@ __all__ = ["ENGINES", "Executor", "KILL_GRACE_S", "ProcessPool", "Progress", "fa
 #: without a kernel process (default), or in a fresh kernel per job.
 ENGINES = ("warm", "kernel")
 #: Extra seconds a report may take beyond ``timeout`` (kernel start and shutdown, export)
-#: before the pool kills its worker and kernel outright.
+#: before the pool kills its process (the warm report process, or the worker and its kernel).
 KILL_GRACE_S = 20.0
 _POLL_S = 0.05
 
@@ -247,7 +247,7 @@ class ProcessPool:
         Jobs running at once.
     timeout : float
         Seconds per notebook cell; a job running longer than ``timeout + KILL_GRACE_S`` in all
-        is killed with its kernel and reported as failed.
+        is killed (with its kernel, or its process group) and reported as failed.
     engine : str
         ``"warm"`` (default): each job runs in a process forked by one
         :class:`~alliance_fin.run.zygote_client.Zygote` that the pool starts at once and stops on

@@ -54,7 +54,7 @@ class RunPlan:
     run_id: str
     created: str
     reproducible: bool
-    engine: str = "warm"  # "warm" (kernels forked from a zygote) or "kernel" (fresh kernels)
+    engine: str = "warm"  # "warm" (report processes forked from a zygote) or "kernel" (fresh kernels)
     #: Parameters whose values differ from the defaults (spec, then the data file's assumptions),
     #: ``scenario`` aside; named in the folder (a short hash), the manifest and the covers.
     parameters_differ: dict[str, Any] = field(default_factory=dict)
