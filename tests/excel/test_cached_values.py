@@ -124,6 +124,36 @@ def test_evaluator_refuses_an_unknown_function():
         evaluate_workbook(book.wb)
 
 
+def test_formulas_equal_up_to_their_digits_share_one_compiled_template():
+    """A column's formulas are compiled once; each still reads its own rows, sheets and texts."""
+    from alliance_fin.excel.formula_parse import Compiler
+
+    book = Book(title="t")
+    ws = book.sheet("S")
+    year_2020, year_2021 = book.sheet("Year 2020"), book.sheet("Year 2021")
+    for r in range(1, 5):
+        book.put(ws, r, 1, r)
+        book.put(ws, r, 2, 10 * r)
+        book.put(ws, r, 3, Formula(f"A{r}*B{r}+SUM($A$1:A{r})"))
+        book.put(ws, r, 4, Formula(f'"row {r}: "&A{r}'))
+    book.put(year_2020, 1, 1, 20)
+    book.put(year_2021, 1, 1, 21)
+    book.put(ws, 1, 5, Formula("'Year 2020'!A1"))  # digits in a sheet's name are not rows
+    book.put(ws, 2, 5, Formula("'Year 2021'!A1"))
+    book.put(ws, 1, 6, Formula('"#1"&""'))  # a formula's own "#" must not make two templates equal
+    book.put(ws, 2, 6, Formula('"1#"&""'))
+    book.put(ws, 3, 6, Formula("IF(A1=1,0.5,XLOOKUP(1))"))  # the branch not taken is never evaluated
+    values = evaluate_workbook(book.wb)["S"]
+    assert [values[f"C{r}"] for r in range(1, 5)] == [10 * r * r + r * (r + 1) // 2 for r in range(1, 5)]
+    assert [values[f"D{r}"] for r in range(1, 5)] == [f"row {r}: {r}" for r in range(1, 5)]
+    assert (values["E1"], values["E2"]) == (20, 21)
+    assert (values["F1"], values["F2"], values["F3"]) == ("#1", "1#", 0.5)
+    compiler = Compiler()
+    for r in range(1, 5):
+        compiler(f"A{r}*B{r}+SUM($A$1:A{r})")
+    assert len(compiler.templates) == 1
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("report", list(WRITERS))
 def test_read_excel_without_recalculation_equals_libreoffice(workbooks, tmp_path, report):
