@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import inspect
 import re
 from collections.abc import Mapping
 
@@ -274,7 +275,7 @@ def section_figure(report: Report, section: str) -> Figure | None:
     names = sec.table if isinstance(sec.table, tuple) else (sec.table,) if sec.table else ()
     plot = getattr(plots, sec.plot)
     kwargs = dict(sec.plot_kwargs)
-    if "currency" in plot.__code__.co_varnames:
+    if "currency" in inspect.signature(plot).parameters:
         kwargs.setdefault("currency", report.currency)
     return plot(report.tables[sec.plot_table or names[0]], **kwargs).figure
 
@@ -283,9 +284,9 @@ def display_figure(fig: Figure) -> None:
     """Display ``fig`` as a PNG of exactly its size (one render).
 
     IPython's inline backend prints figures with ``bbox_inches="tight"``, which lays the figure
-    out and draws it once more to find its bounds; the report's figures use constrained layout,
-    which already fits them to their size, so that second pass (a quarter of a chart's time)
-    changes nothing worth it. The output is the inline backend's: a PNG and the figure's text.
+    out and draws it once more to find its bounds; the report's figures are already laid out to
+    their size when drawn (:mod:`alliance_fin.present.plots`), and carry no layout engine, so
+    printing draws them once. The output is the inline backend's: a PNG and the figure's text.
     """
     png = print_figure(fig, "png", bbox_inches=None, base64=True)
     if png:
