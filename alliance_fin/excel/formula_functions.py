@@ -135,30 +135,55 @@ def arith(op: str, a: Any, b: Any) -> Any:
 
 
 def broadcast(op: str, a: Any, b: Any) -> Any:
-    if isinstance(a, Arr) or isinstance(b, Arr):
-        n = len(a) if isinstance(a, Arr) else len(b)
-        shape = a if isinstance(a, Arr) else b
-        if isinstance(a, Arr) and isinstance(b, Arr) and len(a) != len(b):
-            return Arr([NA] * n, shape.rows, shape.cols)
-        xs = a if isinstance(a, Arr) else [a] * n
-        ys = b if isinstance(b, Arr) else [b] * n
-        fast = _NUMERIC_OPS.get(op)
-        if fast is not None and _all_numbers(xs) and _all_numbers(ys) and not (op == "/" and 0 in ys):
-            # plain numbers: the operator itself, without arith's coercions (the same results)
-            return Arr([fast(x, y) for x, y in zip(xs, ys)], shape.rows, shape.cols)
-        return Arr([arith(op, x, y) for x, y in zip(xs, ys)], shape.rows, shape.cols)
-    return arith(op, a, b)
+    a_arr, b_arr = isinstance(a, Arr), isinstance(b, Arr)
+    if not (a_arr or b_arr):
+        return arith(op, a, b)
+    shape = a if a_arr else b
+    n = len(shape)
+    if a_arr and b_arr and len(a) != len(b):
+        return Arr([NA] * n, shape.rows, shape.cols)
+    xs = a if a_arr else [a] * n
+    ys = b if b_arr else [b] * n
+    fast = _NUMERIC_OPS.get(op)
+    if fast is not None:
+        # plain numbers (and, in + - * /, booleans, which count as 1 and 0 there): the operator
+        # itself, without arith's coercions (the same results)
+        kinds = _ARITH_TYPES if op in _ARITH_OPS else _NUMBER_TYPES
+        if {*map(type, xs)} <= kinds and {*map(type, ys)} <= kinds and not (op == "/" and 0 in ys):
+            return Arr(list(map(fast, xs, ys)), shape.rows, shape.cols)
+        if op in ("=", "<>"):
+            text = b if not b_arr and isinstance(b, str) else a if not a_arr and isinstance(a, str) else None
+            equal = None if text is None else _equal_to_text(xs if b is text else ys, text)
+            if equal is not None:
+                return Arr(equal if op == "=" else [not e for e in equal], shape.rows, shape.cols)
+    return Arr([arith(op, x, y) for x, y in zip(xs, ys)], shape.rows, shape.cols)
 
 
 _NUMERIC_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
     "=": operator.eq, "<>": operator.ne, "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge,
 }
+_ARITH_OPS = frozenset("+-*/")
+_NUMBER_TYPES = frozenset((int, float))
+_ARITH_TYPES = frozenset((int, float, bool))
 
 
-def _all_numbers(values: list) -> bool:
-    """Every value an int or float (a bool, text, empty cell or error needs arith's rules)."""
-    return all(type(v) is float or type(v) is int for v in values)
+def _equal_to_text(values: list, text: str) -> list[bool] | None:
+    """``value = text`` for each value as :func:`compare` decides it (text without regard to case,
+    an empty cell as "", a number or boolean never equal); None when a value is an error."""
+    low = text.lower()
+    out = []
+    for v in values:
+        t = type(v)
+        if t is str:
+            out.append(v.lower() == low)
+        elif v is None:
+            out.append(low == "")
+        elif t is int or t is float or t is bool:
+            out.append(False)
+        else:
+            return None
+    return out
 
 
 # ----------------------------------------------------------------------------- criteria

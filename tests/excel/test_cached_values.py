@@ -104,6 +104,9 @@ def test_cached_values_keep_bytes_reproducible(tmp_path, monkeypatch):
     ('INDEX(A1:A3,MATCH("Y",B1:B3,0))', 3), ('IFERROR(MATCH("z",B1:B3,0),-1)', -1),
     ("AND(A1:A3)", True), ('IF(C1="",1,2)', 1), ('C1&""', ""), ("-2^2", 4), ("ROUND(2.5,0)", 3),
     ("10/4%", 250), ('MATCH("b",{"a","b"},0)', 2), ('VALUE("2019")+1', 2020),
+    # a range against a text (any case; an empty cell is ""), and booleans in arithmetic
+    ('SUMPRODUCT((B1:B3="X")*A1:A3)', 2), ('SUMPRODUCT((B1:B3<>"x")*A1:A3)', 4), ('SUMPRODUCT((B1:B3="")*A1:A3)', 1),
+    ('SUMPRODUCT((A1:A3="2")*1)', 0), ("SUMPRODUCT((A1:A3>1)+(A1:A3>2))", 3), ("SUMPRODUCT((A1:A3=2)/2)", 0.5),
 ])
 def test_evaluator_semantics(formula, expected):
     book = Book(title="t")
