@@ -49,7 +49,7 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = FIGSIZE) -> Axes:
 
 def _fit(fig: Figure) -> None:
     """Lay ``fig`` out once to its size: titles, labels, legends and the note inside the edge."""
-    TightLayoutEngine(pad=LAYOUT_PAD).execute(fig)
+    TightLayoutEngine(pad=LAYOUT_PAD, rect=None).execute(fig)
 
 
 def _chart(plot: Callable[..., Axes]) -> Callable[..., Axes]:
