@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.ticker import FuncFormatter, PercentFormatter
+from seaborn.utils import relative_luminance
 
 from alliance_fin.registry import label
 
@@ -180,11 +181,25 @@ def plot_sensitivity_heatmap(grid: pd.DataFrame, *, currency: str = "EUR", ax: A
         assumption; cells: savings in the window (report currency, millions).
     """
     ax = _axes(ax, (7.0, 4.2))
-    labels = grid.copy()
-    labels.index = [f"{v:.0%}" for v in grid.index]
-    labels.columns = [f"{v:.0%}" for v in grid.columns]
-    sns.heatmap(labels, annot=True, fmt=",.0f", cmap="Blues", cbar_kws={"label": f"{currency} m"}, ax=ax,
-                annot_kws={"fontsize": 8})
+    # drawn as seaborn's heatmap draws it (same mesh, colour bar, labels and annotation colours),
+    # without the whole extra draw seaborn makes to see whether tick labels overlap: a grid this
+    # size never needs them turned
+    values = np.ma.masked_invalid(grid.to_numpy(dtype=float))
+    n_rows, n_cols = values.shape
+    for side in ("left", "right", "top", "bottom"):
+        ax.spines[side].set_visible(False)
+    mesh = ax.pcolormesh(values, cmap="Blues", vmin=values.min(), vmax=values.max(), edgecolor="white",
+                         linewidths=0)
+    ax.set(xlim=(0, n_cols), ylim=(0, n_rows))
+    ax.invert_yaxis()
+    ax.figure.colorbar(mesh, ax=ax, label=f"{currency} m").outline.set_linewidth(0)
+    ax.set_xticks(np.arange(n_cols) + 0.5, [f"{v:.0%}" for v in grid.columns])
+    ax.set_yticks(np.arange(n_rows) + 0.5, [f"{v:.0%}" for v in grid.index], rotation="vertical", va="center")
+    mesh.update_scalarmappable()
+    for k, (value, color) in enumerate(zip(values.flat, mesh.get_facecolors(), strict=True)):
+        if value is not np.ma.masked:
+            ax.text(k % n_cols + 0.5, k // n_cols + 0.5, f"{value:,.0f}", ha="center", va="center", fontsize=8,
+                    color=".15" if relative_luminance(color) > 0.408 else "w")
     ax.set_ylabel(label(str(grid.index.name or "rows")))
     ax.set_xlabel(label(str(grid.columns.name or "columns")))
     ax.set_title(f"Savings in the window ({currency} m) by assumption pair")
