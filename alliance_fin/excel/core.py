@@ -42,6 +42,7 @@ from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from alliance_fin.errors import ReportError
 from alliance_fin.excel.evaluate import add_cached_values, evaluate_workbook
@@ -427,7 +428,9 @@ class Book:
         cached = {f"xl/worksheets/sheet{i}.xml": values[ws.title]
                   for i, ws in enumerate(self.wb.worksheets, start=1)}
         buffer = io.BytesIO()
-        self.wb.save(buffer)
+        # stored, not deflated: _normalise_zip reads every part back and deflates it once, as written
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            ExcelWriter(self.wb, archive).save()
         return _normalise_zip(buffer.getvalue(), created, cached)
 
 
