@@ -219,20 +219,67 @@ def _criterion(crit: Any) -> Callable[[Any], bool]:
     raise EvaluationError(f"criterion {crit!r} is not supported")
 
 
-def _ifs(ranges_and_criteria: list[Any]) -> list[bool] | ExcelError:
+def _positions(rng: Arr, kind: str, key: Any) -> list[int]:
+    """Ascending positions in ``rng`` of the values equal to ``key``, from an index of the range
+    built on first use: ``kind`` ``"text"`` (any case; ``key`` lowered), ``"number"`` (an int or
+    float, not a boolean) or ``"scalar"`` (a boolean, int or float, as a number). A workbook's
+    ranges are evaluated once and shared, so a column's SUMIFS/COUNTIFS/MATCH formulas (one per
+    row, each over the whole column) look their rows up instead of testing every cell again."""
+    indexes = rng.__dict__.setdefault("_indexes", {})
+    index = indexes.get(kind)
+    if index is None:
+        index = indexes[kind] = {}
+        for i, v in enumerate(rng):
+            if kind == "text":
+                if isinstance(v, str):
+                    index.setdefault(v.lower(), []).append(i)
+            elif isinstance(v, (int, float)) and (kind == "scalar" or not isinstance(v, bool)):
+                index.setdefault(v, []).append(i)  # 1, 1.0 and TRUE are one key, as float() makes them
+    return index.get(key, [])
+
+
+def _lookup(rng: Arr, crit: Any) -> list[int] | None:
+    """The positions :func:`_criterion` would match, from the range's index; None when the
+    criterion is not a plain equality (then every cell is tested)."""
+    if isinstance(crit, str):
+        op, rest = _CRIT_RE.match(crit).groups()
+        if op not in (None, "=") or not rest.strip():
+            return None
+        try:
+            number = float(rest)
+        except ValueError:
+            return _positions(rng, "text", rest.lower())
+        return _positions(rng, "number", number) if math.isfinite(number) else None
+    if crit is None or isinstance(crit, (bool, int, float)):
+        target = float(crit or 0)
+        return _positions(rng, "scalar", target) if math.isfinite(target) else None
+    return None
+
+
+def _ifs(ranges_and_criteria: list[Any]) -> tuple[int | None, list[int]] | ExcelError:
+    """``(n, positions)``: the ranges' common length (None without any) and the ascending
+    positions where every criterion holds."""
     if len(ranges_and_criteria) % 2:
         return VALUE
-    mask: list[bool] | None = None
+    n: int | None = None
+    hits: list[int] = []
     for rng, crit in zip(ranges_and_criteria[::2], ranges_and_criteria[1::2]):
         if isinstance(crit, ExcelError):
             return crit
         rng = rng if isinstance(rng, Arr) else Arr([rng], 1, 1)
-        test = _criterion(crit)
-        hit = [test(v) for v in rng]
-        if mask is not None and len(hit) != len(mask):
+        if n is not None and len(rng) != n:
             return VALUE
-        mask = hit if mask is None else [m and h for m, h in zip(mask, hit)]
-    return mask or []
+        if n is None:
+            n = len(rng)
+            found = _lookup(rng, crit)
+            if found is None:
+                test = _criterion(crit)
+                found = [i for i, v in enumerate(rng) if test(v)]
+            hits = found
+        else:  # only the positions the first criteria left
+            test = _criterion(crit)
+            hits = [i for i in hits if test(rng[i])]
+    return n, hits
 
 
 # ----------------------------------------------------------------------------- functions
@@ -286,25 +333,26 @@ def _fn_sumproduct(args):
 def _fn_sumifs(args):
     if not args:
         return VALUE
-    mask = _ifs(args[1:])
-    if isinstance(mask, ExcelError):
-        return mask
+    found = _ifs(args[1:])
+    if isinstance(found, ExcelError):
+        return found
+    n, hits = found
     values = args[0] if isinstance(args[0], Arr) else Arr([args[0]], 1, 1)
-    if len(values) != len(mask):
+    if len(values) != (n or 0):
         return VALUE
     total = 0.0
-    for v, m in zip(values, mask):
-        if m:
-            if isinstance(v, ExcelError):
-                return v
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                total += v
+    for i in hits:
+        v = values[i]
+        if isinstance(v, ExcelError):
+            return v
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            total += v
     return total
 
 
 def _fn_countifs(args):
-    mask = _ifs(args)
-    return mask if isinstance(mask, ExcelError) else sum(mask)
+    found = _ifs(args)
+    return found if isinstance(found, ExcelError) else len(found[1])
 
 
 def _fn_index(args):
@@ -330,6 +378,9 @@ def _fn_match(args):
     arr = arr if isinstance(arr, Arr) else Arr([arr], 1, 1)
     if kind != 0:
         raise EvaluationError("MATCH is supported with match type 0 only")
+    if isinstance(value, str) or type(value) in (int, float) and math.isfinite(value):
+        found = _positions(arr, "text", value.lower()) if isinstance(value, str) else _positions(arr, "number", value)
+        return found[0] + 1 if found else NA
     for k, v in enumerate(arr, start=1):
         if v is not None and type_rank(v) == type_rank(value if value is not None else 0) and \
                 compare(v, value, "=") is True:

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from alliance_fin.excel.core import ABS_TOL, REL_TOL, Book, Formula
-from alliance_fin.excel.evaluate import EvaluationError, evaluate_workbook
+from alliance_fin.excel.evaluate import EvaluationError, ExcelError, evaluate_workbook
 from alliance_fin.excel.milestones import write_milestones_workbook
 from alliance_fin.excel.plan_vs_actual import write_plan_vs_actual_workbook
 from alliance_fin.excel.savings import write_savings_workbook
@@ -107,6 +107,10 @@ def test_cached_values_keep_bytes_reproducible(tmp_path, monkeypatch):
     # a range against a text (any case; an empty cell is ""), and booleans in arithmetic
     ('SUMPRODUCT((B1:B3="X")*A1:A3)', 2), ('SUMPRODUCT((B1:B3<>"x")*A1:A3)', 4), ('SUMPRODUCT((B1:B3="")*A1:A3)', 1),
     ('SUMPRODUCT((A1:A3="2")*1)', 0), ("SUMPRODUCT((A1:A3>1)+(A1:A3>2))", 3), ("SUMPRODUCT((A1:A3=2)/2)", 0.5),
+    # equality criteria looked up in the range's index, the others tested cell by cell
+    ("SUMIFS(A1:A3,A1:A3,2)", 2), ('COUNTIFS(A1:A3,"=3",B1:B3,"y")', 1), ('COUNTIFS(A1:A3,"3",B1:B3,"x")', 0),
+    ('SUMIFS(A1:A3,B1:B3,"X")', 2), ("MATCH(3,A1:A3,0)", 3), ('COUNTIFS(A1:A3,">1")', 2),
+    ('SUMIFS(A1:A3,B1:B2,"x")', ExcelError("#VALUE!")),
 ])
 def test_evaluator_semantics(formula, expected):
     book = Book(title="t")
