@@ -235,11 +235,21 @@ class Book:
         """
         cell = ws.cell(row=row, column=col)
         width = 0
-        if isinstance(value, Formula):
+        kind = type(value)
+        if kind is float or kind is int:  # the common case first (what the Number branch does)
+            if kind is float and not math.isfinite(value):
+                if not math.isnan(value):
+                    self.warnings.append(f"{ws.title}!{cell.coordinate}: infinite value left empty")
+                value = None
+            cell.value = value
+            width = 12
+        elif isinstance(value, Formula):
             cell.value = "=" + value.text
             width = STYLE["formula_width"]
         elif isinstance(value, str):
-            text = clean_text(value, self.warnings, f"{ws.title}!{cell.coordinate}")
+            # where the text is, only when it has to change (the coordinate costs a look-up per cell)
+            needs_cleaning = len(value) > MAX_CELL_CHARS or _ILLEGAL_RE.search(value) is not None
+            text = clean_text(value, self.warnings, f"{ws.title}!{cell.coordinate}") if needs_cleaning else value
             cell.value = text
             cell.data_type = "s"  # never 'f' (leading '=') nor 'e' ('#N/A')
             if text.startswith(_FORMULA_TRIGGERS):
