@@ -10,8 +10,8 @@ For every report of :data:`alliance_fin.registry.REPORT_SPECS`, in one process, 
 
 - ``build``: the report's builder with its defaults (the notebook's ``build_*_report`` cell);
 - ``tables``: every section's table HTML (``section_tables_html``, what ``show`` displays);
-- ``charts``: every section's chart drawn (``section_figure``) and rendered to PNG bytes as
-  ``display_figure`` renders it (IPython's ``print_figure``, no tight bounding box), then closed;
+- ``charts``: every section's chart drawn (``section_figure``) and rendered to a PNG as
+  ``display_figure`` renders it (``figure_png``), then closed;
 - ``workbook``: ``write_report_outputs`` into a temporary folder; ``(eval)`` is the part of it
   spent in ``evaluate_workbook`` (computing the formulas' cached values).
 
@@ -59,7 +59,7 @@ def _phases(name: str, out_dir: Path, timed_eval: _Timed) -> dict[str, float]:
     import matplotlib.pyplot as plt
     from IPython.core.pylabtools import print_figure
 
-    from alliance_fin.present.display import section_figure, section_tables_html
+    from alliance_fin.present import display
     from alliance_fin.registry import REPORT_SPECS
     from alliance_fin.run.outputs import write_report_outputs
 
@@ -71,15 +71,17 @@ def _phases(name: str, out_dir: Path, timed_eval: _Timed) -> dict[str, float]:
 
     t0 = time.process_time()
     for section in report.sections:
-        section_tables_html(report, section)
+        display.section_tables_html(report, section)
     times["tables"] = time.process_time() - t0
 
     t0 = time.process_time()
     charts = 0
     for section in report.sections:
-        fig = section_figure(report, section)
+        fig = display.section_figure(report, section)
         if fig is not None:
-            png = print_figure(fig, "png", bbox_inches=None, base64=True)
+            # display_figure's PNG (as in main, before figure_png existed: IPython's print_figure)
+            png = display.figure_png(fig) if hasattr(display, "figure_png") else \
+                print_figure(fig, "png", bbox_inches=None, base64=True)
             assert png, f"{name}:{section}: empty PNG"
             repr(fig)
             plt.close(fig)
