@@ -272,8 +272,9 @@ def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.plot(grp["year"], grp["path"], linestyle="--", color=color, alpha=0.6, label=f"{metric}: path")
         tgt = grp.iloc[0]
         ax.scatter([tgt["target_year"]], [tgt["target"]], marker="*", s=160, color=color, zorder=5)
-        for rec in grp.itertuples(index=False):
-            ax.scatter([rec.year], [rec.actual], s=30, color=STATUS_COLORS.get(rec.status, color), zorder=6)
+        # one collection of status dots a metric (drawn in the same order as one dot at a time)
+        ax.scatter(grp["year"], grp["actual"], s=30, color=[STATUS_COLORS.get(s, color) for s in grp["status"]],
+                   zorder=6)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("")
