@@ -18,7 +18,9 @@ For every report of :data:`alliance_fin.registry.REPORT_SPECS`, in one process, 
 Each phase's minimum is taken on its own, so ``sum`` is the sum of the best phases. matplotlib
 uses the inline backend, as in a kernel (``MPLBACKEND``, set before matplotlib is imported).
 ``--profile REPORT`` runs that report's phases once under cProfile (after one warm-up run) and
-prints the top of the profile by cumulative and by own time.
+prints the top of the profile by cumulative and by own time. The package is imported from the
+checkout the script sits in (not the installed one), so a copy of the script in another
+checkout (e.g. of ``main``) measures that code in the same sitting.
 """
 
 from __future__ import annotations
