@@ -130,21 +130,27 @@ def calc_model_status(plan: pd.DataFrame, outcome: pd.DataFrame) -> pd.DataFrame
     delay = pd.Series(pd.NA, index=out.index, dtype="Int64")
     delay.loc[both] = (o.loc[both, "launch_year"].astype("int64") - p.loc[both, "launch_year"].astype("int64")).to_numpy()
     out["delay_years"] = delay
-    regrouped = pd.Series(False, index=out.index)
-    revised = pd.Series(False, index=out.index)
-    changes = pd.Series("", index=out.index, dtype=object)
+    regrouped = dict.fromkeys(out.index, False)
+    revised = dict.fromkeys(out.index, False)
+    changes = dict.fromkeys(out.index, "")
     columns = ["launch_year", "family_id", "role", *REVISED_COLUMNS]
+    # each column's cells as a dict: a .at look-up per model and column was most of this function
+    p_cells = {col: dict(zip(p.index, p[col].tolist())) for col in columns if col in p.columns}
+    o_cells = {col: dict(zip(o.index, o[col].tolist())) for col in columns if col in o.columns}
     for i in both:
         parts = []
         for col in columns:
-            a = _norm(p.at[i, col]) if col in p.columns else ""
-            b = _norm(o.at[i, col]) if col in o.columns else ""
+            a = _norm(p_cells[col][i]) if col in p_cells else ""
+            b = _norm(o_cells[col][i]) if col in o_cells else ""
             if a != b:
                 parts.append(f"{CHANGE_WORDS.get(col, col.replace('_', ' '))} {a or 'none'} → {b or 'none'}")
                 regrouped[i] |= col in ("family_id", "role")
                 revised[i] |= col in REVISED_COLUMNS
         changes[i] = "; ".join(parts)
-    out["regrouped"], out["revised"], out["changes"] = regrouped, revised, changes
+    regrouped = pd.Series(list(regrouped.values()), index=out.index, dtype=bool)
+    revised = pd.Series(list(revised.values()), index=out.index, dtype=bool)
+    out["regrouped"], out["revised"] = regrouped, revised
+    out["changes"] = pd.Series(list(changes.values()), index=out.index, dtype=object)
     status = np.select(
         [~out["in_outcome"], ~out["in_plan_lineup"], regrouped, delay.fillna(0) > 0, delay.fillna(0) < 0, revised],
         ["cancelled", "added", "regrouped", "delayed", "advanced", "revised"], default="as_planned")
@@ -288,7 +294,11 @@ def _state_rows(k: int, state: pd.DataFrame, result, values: Mapping[str, float]
     repl = state["replaces"].fillna("").astype(str).str.strip() if "replaces" in state.columns \
         else pd.Series("", index=state.index)
     ids = state["model_id"].astype(str).str.strip()
-    successors = {i: tuple(ids[repl.eq(i)]) for i in set(repl) - {""}}
+    replaced_by: dict[str, list[str]] = {}  # in row order, as ids[repl.eq(i)] lists them
+    for model, replaced in zip(ids.tolist(), repl.tolist(), strict=True):
+        if replaced:
+            replaced_by.setdefault(replaced, []).append(model)
+    successors = {i: tuple(models) for i, models in replaced_by.items()}
     counted = m["in_plan"].to_numpy(bool) if result.params["baseline"] == "plan" else np.ones(len(m), bool)
     return pd.DataFrame({
         "model_id": m.index.astype(str), "state": k,

@@ -42,6 +42,7 @@ from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from alliance_fin.errors import ReportError
 from alliance_fin.excel.evaluate import add_cached_values, evaluate_workbook
@@ -234,11 +235,21 @@ class Book:
         """
         cell = ws.cell(row=row, column=col)
         width = 0
-        if isinstance(value, Formula):
+        kind = type(value)
+        if kind is float or kind is int:  # the common case first (what the Number branch does)
+            if kind is float and not math.isfinite(value):
+                if not math.isnan(value):
+                    self.warnings.append(f"{ws.title}!{cell.coordinate}: infinite value left empty")
+                value = None
+            cell.value = value
+            width = 12
+        elif isinstance(value, Formula):
             cell.value = "=" + value.text
             width = STYLE["formula_width"]
         elif isinstance(value, str):
-            text = clean_text(value, self.warnings, f"{ws.title}!{cell.coordinate}")
+            # where the text is, only when it has to change (the coordinate costs a look-up per cell)
+            needs_cleaning = len(value) > MAX_CELL_CHARS or _ILLEGAL_RE.search(value) is not None
+            text = clean_text(value, self.warnings, f"{ws.title}!{cell.coordinate}") if needs_cleaning else value
             cell.value = text
             cell.data_type = "s"  # never 'f' (leading '=') nor 'e' ('#N/A')
             if text.startswith(_FORMULA_TRIGGERS):
@@ -427,7 +438,9 @@ class Book:
         cached = {f"xl/worksheets/sheet{i}.xml": values[ws.title]
                   for i, ws in enumerate(self.wb.worksheets, start=1)}
         buffer = io.BytesIO()
-        self.wb.save(buffer)
+        # stored, not deflated: _normalise_zip reads every part back and deflates it once, as written
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            ExcelWriter(self.wb, archive).save()
         return _normalise_zip(buffer.getvalue(), created, cached)
 
 

@@ -28,171 +28,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils import column_index_from_string
 
-from alliance_fin.excel.formula_functions import (
-    FUNCTIONS,
-    REF,
-    Arr,
-    EvaluationError,
-    ExcelError,
-    arith,
-    broadcast,
-    to_bool,
-)
+from alliance_fin.excel.formula_functions import REF, Arr, EvaluationError, ExcelError
+from alliance_fin.excel.formula_parse import REF_RE, Compiled, Compiler
 
 __all__ = ["EvaluationError", "ExcelError", "add_cached_values", "evaluate_workbook"]
-
-
-_REF_RE = re.compile(r"^(?:(?:'((?:[^']|'')+)'|([A-Za-z0-9_.]+))!)?\$?([A-Za-z]{1,3})\$?(\d+)"
-                     r"(?::\$?([A-Za-z]{1,3})\$?(\d+))?$")
-
-
-
-# ----------------------------------------------------------------------------- parser
-_DIGITS = re.compile(r"\d+")
-
-
-def _leaf(kind: str, token: str) -> tuple:
-    """A leaf node that keeps its token text (``("lit"|"ref", value, kind, token)``)."""
-    if kind == "num":
-        v = float(token)
-        value = int(v) if v.is_integer() and "." not in token and "e" not in token.lower() else v
-        return ("lit", value, kind, token)
-    if kind == "text":
-        return ("lit", token[1:-1].replace('""', '"'), kind, token)
-    return ("ref", token, kind, token)
-
-
-def _renumber(node: Any, digits: list[str]) -> Any:
-    """``node`` with the digit groups of its leaves replaced, in order, from ``digits``."""
-    if node[0] in ("lit", "ref") and len(node) == 4:
-        kind, token = node[2], node[3]
-        n = len(_DIGITS.findall(token))
-        if not n:
-            return node
-        new = iter(digits[:n])
-        del digits[:n]
-        return _leaf(kind, _DIGITS.sub(lambda m: next(new), token))
-    if node[0] == "op":
-        return ("op", node[1], _renumber(node[2], digits), _renumber(node[3], digits))
-    if node[0] == "neg":
-        return ("neg", _renumber(node[1], digits))
-    if node[0] == "fn":
-        return ("fn", node[1], [_renumber(a, digits) for a in node[2]])
-    if node[0] == "array":
-        return ("array", [_renumber(a, digits) for a in node[1]])
-    return node
-
-
-class _Parser:
-    """Parses formulas, reusing the tree of a formula that differs only in its numbers.
-
-    Formulas of one column differ only in row numbers; tokenizing each of them took most of
-    the evaluation time.
-    """
-
-    def __init__(self) -> None:
-        self.templates: dict[str, tuple[Any, int]] = {}
-
-    def __call__(self, formula: str) -> Any:
-        key = _DIGITS.sub("#", formula)
-        hit = self.templates.get(key)
-        digits = _DIGITS.findall(formula)
-        if hit is not None and hit[1] == len(digits):
-            rest = list(digits)
-            tree = _renumber(hit[0], rest)
-            if not rest:
-                return tree
-        tree = _parse(formula)
-        self.templates[key] = (tree, len(digits))
-        return tree
-
-
-def _parse(formula: str) -> Any:
-    """Formula text (without '=') -> expression tree of tuples."""
-    tokens = [t for t in Tokenizer("=" + formula).items if t.type != Token.WSPACE]
-    pos = 0
-
-    def peek() -> Token | None:
-        return tokens[pos] if pos < len(tokens) else None
-
-    def take() -> Token:
-        nonlocal pos
-        pos += 1
-        return tokens[pos - 1]
-
-    prec = {"=": 1, "<>": 1, "<": 1, ">": 1, "<=": 1, ">=": 1, "&": 2, "+": 3, "-": 3, "*": 4, "/": 4,
-            "^": 5}
-
-    def expr(min_prec: int = 0) -> Any:
-        left = unary()
-        while True:
-            t = peek()
-            if t is None or t.type != Token.OP_IN or prec.get(t.value, -1) < min_prec:
-                return left
-            take()
-            p = prec[t.value]
-            right = expr(p + 1)
-            left = ("op", t.value, left, right)
-
-    def unary() -> Any:
-        t = peek()
-        if t is not None and t.type == Token.OP_PRE:
-            take()
-            inner = unary()
-            return ("neg", inner) if t.value == "-" else inner
-        node = primary()
-        while peek() is not None and peek().type == Token.OP_POST:
-            take()
-            node = ("op", "/", node, ("lit", 100))
-        return node
-
-    def primary() -> Any:
-        t = take()
-        if t.type == Token.OPERAND:
-            if t.subtype == Token.NUMBER:
-                return _leaf("num", t.value)
-            if t.subtype == Token.TEXT:
-                return _leaf("text", t.value)
-            if t.subtype == Token.LOGICAL:
-                return ("lit", t.value.upper() == "TRUE")
-            if t.subtype == Token.ERROR:
-                return ("lit", ExcelError(t.value))
-            return _leaf("ref", t.value)
-        if t.type == Token.FUNC and t.subtype == Token.OPEN:
-            name = t.value[:-1].upper()
-            args = []
-            if peek() is not None and not (peek().type == Token.FUNC and peek().subtype == Token.CLOSE):
-                while True:
-                    args.append(expr())
-                    s = take()
-                    if s.type == Token.SEP:
-                        continue
-                    break
-            else:
-                take()
-            return ("fn", name, args)
-        if t.type == Token.PAREN and t.subtype == Token.OPEN:
-            inner = expr()
-            take()
-            return inner
-        if t.type == Token.ARRAY and t.subtype == Token.OPEN:
-            items = []
-            while True:
-                items.append(expr())
-                s = take()
-                if s.type == Token.SEP:
-                    continue
-                break
-            return ("array", items)
-        raise EvaluationError(f"cannot parse {formula!r} at {t.value!r}")
-
-    tree = expr()
-    if pos != len(tokens):
-        raise EvaluationError(f"cannot parse {formula!r}: trailing {tokens[pos].value!r}")
-    return tree
 
 
 # ----------------------------------------------------------------------------- workbook
@@ -204,8 +45,8 @@ class _Evaluator:
         self.names = {name: dn.attr_text for name, dn in wb.defined_names.items()}
         self.memo: dict[tuple[str, int, int], Any] = {}
         self.ranges: dict[tuple, Arr] = {}
-        self.trees: dict[str, Any] = {}
-        self.parse = _Parser()
+        self.formulas: dict[str, tuple[Compiled, list[str]]] = {}
+        self.compile = Compiler()
         self.active: set[tuple[str, int, int]] = set()
 
     def cell(self, sheet: str, row: int, col: int) -> Any:
@@ -221,10 +62,10 @@ class _Evaluator:
             raise EvaluationError(f"circular reference at {sheet}!{c.coordinate}")
         self.active.add(key)
         text = c.value[1:]
-        tree = self.trees.get(text)
-        if tree is None:
-            tree = self.trees[text] = self.parse(text)
-        value = self.eval(tree, sheet)
+        compiled = self.formulas.get(text)
+        if compiled is None:
+            compiled = self.formulas[text] = self.compile(text)
+        value = compiled[0](self, sheet, compiled[1])
         self.active.discard(key)
         if isinstance(value, Arr):
             value = value[0] if value else None
@@ -232,22 +73,32 @@ class _Evaluator:
         return value
 
     def ref(self, text: str, sheet: str) -> Any:
-        m = _REF_RE.match(text)
+        """The value of a reference written ``text`` (a cell, a range or a defined name)."""
+        m = REF_RE.match(text)
         if m is None:
             target = self.names.get(text)
             if target is None:
                 return ExcelError("#NAME?")
-            m = _REF_RE.match(target)
+            m = REF_RE.match(target)
             if m is None:
                 raise EvaluationError(f"defined name {text} -> {target} is not a cell range")
         quoted, plain, c1, r1, c2, r2 = m.groups()
         where = quoted.replace("''", "'") if quoted else plain or sheet
-        if where not in self.cells:
-            return REF
         col1, row1 = column_index_from_string(c1.upper()), int(r1)
         if c2 is None:
-            return self.cell(where, row1, col1)
-        col2, row2 = column_index_from_string(c2.upper()), int(r2)
+            return self.at(where, row1, col1)
+        return self.area(where, row1, col1, int(r2), column_index_from_string(c2.upper()))
+
+    def at(self, where: str, row: int, col: int) -> Any:
+        """The value of one cell of sheet ``where`` (``#REF!`` for a sheet that does not exist)."""
+        if where not in self.cells:
+            return REF
+        return self.cell(where, row, col)
+
+    def area(self, where: str, row1: int, col1: int, row2: int, col2: int) -> Any:
+        """The values of a range of sheet ``where``, row by row, as an :class:`Arr`."""
+        if where not in self.cells:
+            return REF
         key = (where, row1, col1, row2, col2)
         arr = self.ranges.get(key)
         if arr is None:
@@ -262,40 +113,6 @@ class _Evaluator:
                                   else self.cell(where, r, c))
             arr = self.ranges[key] = Arr(values, row2 - row1 + 1, col2 - col1 + 1)
         return arr
-
-    def eval(self, node: Any, sheet: str) -> Any:
-        kind = node[0]
-        if kind == "lit":
-            return node[1]
-        if kind == "ref":
-            return self.ref(node[1], sheet)
-        if kind == "op":
-            return broadcast(node[1], self.eval(node[2], sheet), self.eval(node[3], sheet))
-        if kind == "neg":
-            v = self.eval(node[1], sheet)
-            if isinstance(v, Arr):
-                return Arr([arith("-", 0, x) for x in v], v.rows, v.cols)
-            return arith("-", 0, v)
-        if kind == "array":
-            values = [self.eval(n, sheet) for n in node[1]]
-            return Arr(values, 1, len(values))
-        if kind == "fn":
-            name, args = node[1], node[2]
-            if name == "IF":
-                cond = to_bool(self.eval(args[0], sheet))
-                if isinstance(cond, ExcelError):
-                    return cond
-                if cond:
-                    return self.eval(args[1], sheet) if len(args) > 1 else True
-                return self.eval(args[2], sheet) if len(args) > 2 else False
-            if name == "IFERROR":
-                v = self.eval(args[0], sheet)
-                return self.eval(args[1], sheet) if isinstance(v, ExcelError) else v
-            fn = FUNCTIONS.get(name)
-            if fn is None:
-                raise EvaluationError(f"function {name} is not supported by the evaluator")
-            return fn([self.eval(a, sheet) for a in args])
-        raise EvaluationError(f"unknown node {kind}")
 
 
 def evaluate_workbook(wb: Workbook) -> dict[str, dict[str, Any]]:

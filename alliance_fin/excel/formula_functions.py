@@ -135,30 +135,55 @@ def arith(op: str, a: Any, b: Any) -> Any:
 
 
 def broadcast(op: str, a: Any, b: Any) -> Any:
-    if isinstance(a, Arr) or isinstance(b, Arr):
-        n = len(a) if isinstance(a, Arr) else len(b)
-        shape = a if isinstance(a, Arr) else b
-        if isinstance(a, Arr) and isinstance(b, Arr) and len(a) != len(b):
-            return Arr([NA] * n, shape.rows, shape.cols)
-        xs = a if isinstance(a, Arr) else [a] * n
-        ys = b if isinstance(b, Arr) else [b] * n
-        fast = _NUMERIC_OPS.get(op)
-        if fast is not None and _all_numbers(xs) and _all_numbers(ys) and not (op == "/" and 0 in ys):
-            # plain numbers: the operator itself, without arith's coercions (the same results)
-            return Arr([fast(x, y) for x, y in zip(xs, ys)], shape.rows, shape.cols)
-        return Arr([arith(op, x, y) for x, y in zip(xs, ys)], shape.rows, shape.cols)
-    return arith(op, a, b)
+    a_arr, b_arr = isinstance(a, Arr), isinstance(b, Arr)
+    if not (a_arr or b_arr):
+        return arith(op, a, b)
+    shape = a if a_arr else b
+    n = len(shape)
+    if a_arr and b_arr and len(a) != len(b):
+        return Arr([NA] * n, shape.rows, shape.cols)
+    xs = a if a_arr else [a] * n
+    ys = b if b_arr else [b] * n
+    fast = _NUMERIC_OPS.get(op)
+    if fast is not None:
+        # plain numbers (and, in + - * /, booleans, which count as 1 and 0 there): the operator
+        # itself, without arith's coercions (the same results)
+        kinds = _ARITH_TYPES if op in _ARITH_OPS else _NUMBER_TYPES
+        if {*map(type, xs)} <= kinds and {*map(type, ys)} <= kinds and not (op == "/" and 0 in ys):
+            return Arr(list(map(fast, xs, ys)), shape.rows, shape.cols)
+        if op in ("=", "<>"):
+            text = b if not b_arr and isinstance(b, str) else a if not a_arr and isinstance(a, str) else None
+            equal = None if text is None else _equal_to_text(xs if b is text else ys, text)
+            if equal is not None:
+                return Arr(equal if op == "=" else [not e for e in equal], shape.rows, shape.cols)
+    return Arr([arith(op, x, y) for x, y in zip(xs, ys)], shape.rows, shape.cols)
 
 
 _NUMERIC_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
     "=": operator.eq, "<>": operator.ne, "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge,
 }
+_ARITH_OPS = frozenset("+-*/")
+_NUMBER_TYPES = frozenset((int, float))
+_ARITH_TYPES = frozenset((int, float, bool))
 
 
-def _all_numbers(values: list) -> bool:
-    """Every value an int or float (a bool, text, empty cell or error needs arith's rules)."""
-    return all(type(v) is float or type(v) is int for v in values)
+def _equal_to_text(values: list, text: str) -> list[bool] | None:
+    """``value = text`` for each value as :func:`compare` decides it (text without regard to case,
+    an empty cell as "", a number or boolean never equal); None when a value is an error."""
+    low = text.lower()
+    out = []
+    for v in values:
+        t = type(v)
+        if t is str:
+            out.append(v.lower() == low)
+        elif v is None:
+            out.append(low == "")
+        elif t is int or t is float or t is bool:
+            out.append(False)
+        else:
+            return None
+    return out
 
 
 # ----------------------------------------------------------------------------- criteria
@@ -194,20 +219,67 @@ def _criterion(crit: Any) -> Callable[[Any], bool]:
     raise EvaluationError(f"criterion {crit!r} is not supported")
 
 
-def _ifs(ranges_and_criteria: list[Any]) -> list[bool] | ExcelError:
+def _positions(rng: Arr, kind: str, key: Any) -> list[int]:
+    """Ascending positions in ``rng`` of the values equal to ``key``, from an index of the range
+    built on first use: ``kind`` ``"text"`` (any case; ``key`` lowered), ``"number"`` (an int or
+    float, not a boolean) or ``"scalar"`` (a boolean, int or float, as a number). A workbook's
+    ranges are evaluated once and shared, so a column's SUMIFS/COUNTIFS/MATCH formulas (one per
+    row, each over the whole column) look their rows up instead of testing every cell again."""
+    indexes = rng.__dict__.setdefault("_indexes", {})
+    index = indexes.get(kind)
+    if index is None:
+        index = indexes[kind] = {}
+        for i, v in enumerate(rng):
+            if kind == "text":
+                if isinstance(v, str):
+                    index.setdefault(v.lower(), []).append(i)
+            elif isinstance(v, (int, float)) and (kind == "scalar" or not isinstance(v, bool)):
+                index.setdefault(v, []).append(i)  # 1, 1.0 and TRUE are one key, as float() makes them
+    return index.get(key, [])
+
+
+def _lookup(rng: Arr, crit: Any) -> list[int] | None:
+    """The positions :func:`_criterion` would match, from the range's index; None when the
+    criterion is not a plain equality (then every cell is tested)."""
+    if isinstance(crit, str):
+        op, rest = _CRIT_RE.match(crit).groups()
+        if op not in (None, "=") or not rest.strip():
+            return None
+        try:
+            number = float(rest)
+        except ValueError:
+            return _positions(rng, "text", rest.lower())
+        return _positions(rng, "number", number) if math.isfinite(number) else None
+    if crit is None or isinstance(crit, (bool, int, float)):
+        target = float(crit or 0)
+        return _positions(rng, "scalar", target) if math.isfinite(target) else None
+    return None
+
+
+def _ifs(ranges_and_criteria: list[Any]) -> tuple[int | None, list[int]] | ExcelError:
+    """``(n, positions)``: the ranges' common length (None without any) and the ascending
+    positions where every criterion holds."""
     if len(ranges_and_criteria) % 2:
         return VALUE
-    mask: list[bool] | None = None
+    n: int | None = None
+    hits: list[int] = []
     for rng, crit in zip(ranges_and_criteria[::2], ranges_and_criteria[1::2]):
         if isinstance(crit, ExcelError):
             return crit
         rng = rng if isinstance(rng, Arr) else Arr([rng], 1, 1)
-        test = _criterion(crit)
-        hit = [test(v) for v in rng]
-        if mask is not None and len(hit) != len(mask):
+        if n is not None and len(rng) != n:
             return VALUE
-        mask = hit if mask is None else [m and h for m, h in zip(mask, hit)]
-    return mask or []
+        if n is None:
+            n = len(rng)
+            found = _lookup(rng, crit)
+            if found is None:
+                test = _criterion(crit)
+                found = [i for i, v in enumerate(rng) if test(v)]
+            hits = found
+        else:  # only the positions the first criteria left
+            test = _criterion(crit)
+            hits = [i for i in hits if test(rng[i])]
+    return n, hits
 
 
 # ----------------------------------------------------------------------------- functions
@@ -261,25 +333,26 @@ def _fn_sumproduct(args):
 def _fn_sumifs(args):
     if not args:
         return VALUE
-    mask = _ifs(args[1:])
-    if isinstance(mask, ExcelError):
-        return mask
+    found = _ifs(args[1:])
+    if isinstance(found, ExcelError):
+        return found
+    n, hits = found
     values = args[0] if isinstance(args[0], Arr) else Arr([args[0]], 1, 1)
-    if len(values) != len(mask):
+    if len(values) != (n or 0):
         return VALUE
     total = 0.0
-    for v, m in zip(values, mask):
-        if m:
-            if isinstance(v, ExcelError):
-                return v
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                total += v
+    for i in hits:
+        v = values[i]
+        if isinstance(v, ExcelError):
+            return v
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            total += v
     return total
 
 
 def _fn_countifs(args):
-    mask = _ifs(args)
-    return mask if isinstance(mask, ExcelError) else sum(mask)
+    found = _ifs(args)
+    return found if isinstance(found, ExcelError) else len(found[1])
 
 
 def _fn_index(args):
@@ -305,6 +378,9 @@ def _fn_match(args):
     arr = arr if isinstance(arr, Arr) else Arr([arr], 1, 1)
     if kind != 0:
         raise EvaluationError("MATCH is supported with match type 0 only")
+    if isinstance(value, str) or type(value) in (int, float) and math.isfinite(value):
+        found = _positions(arr, "text", value.lower()) if isinstance(value, str) else _positions(arr, "number", value)
+        return found[0] + 1 if found else NA
     for k, v in enumerate(arr, start=1):
         if v is not None and type_rank(v) == type_rank(value if value is not None else 0) and \
                 compare(v, value, "=") is True:

@@ -77,7 +77,9 @@ def _calc_sheet(book: Book, report: Report, plan_cols: Mapping[str, str]) -> dic
         letters[k] = {c: get_column_letter(2 + k * len(STATE_COLS) + j) for j, c in enumerate(STATE_COLS)}
         for j, c in enumerate(STATE_COLS):
             book.put(ws, 1, 2 + k * len(STATE_COLS) + j, f"s{k} {c}", style="header")
-    states = result.states.set_index(["state", "model_id"])
+    # one dict of records, not a MultiIndex .loc per model and state (a third of this sheet's time)
+    states = {(int(k), str(m)): rec for k, m, rec in zip(result.states["state"], result.states["model_id"],
+                                                         result.states.to_dict("records"), strict=True)}
     in_plan, in_out = result.models["in_plan_lineup"], result.models["in_outcome"]
 
     def ref(model: str, column: str, k: int) -> str | None:
@@ -92,10 +94,10 @@ def _calc_sheet(book: Book, report: Report, plan_cols: Mapping[str, str]) -> dic
         book.put(ws, r, 1, m)
         for k in range(len(STATES)):
             col = letters[k]
-            if (k, m) not in states.index:
+            rec = states.get((k, str(m)))
+            if rec is None:
                 book.put(ws, r, 2 + k * len(STATE_COLS) + STATE_COLS.index("saving_eur_m"), 0.0, fmt="eur_m")
                 continue
-            rec = states.loc[(k, m)]
             launch = f"{col['launch']}{r}"
             cuts = "".join(f",{col['launch']}{row_of[s]}-1" for s in rec["successors"])
             since = ref(m, "scheme_since", k)

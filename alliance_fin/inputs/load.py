@@ -29,6 +29,7 @@ from alliance_fin.inputs.schema import (
     PROVENANCE_SUFFIX,
     REQUIRED_COLUMNS,
     as_flags,
+    cells_pass,
     lineup_schema,
 )
 
@@ -128,10 +129,11 @@ def lineup_problems(frame: pd.DataFrame, segments: set[str] | None = None) -> tu
         :class:`~alliance_fin.inputs.rules.Problem` list, rows as the frame's index labels.
     """
     problems: list[Problem] = []
-    try:
-        lineup_schema(list(frame.columns)).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        problems += cell_problems(err, frame)
+    if not cells_pass(frame):  # pandera describes the problems (cells_pass: none, the usual case)
+        try:
+            lineup_schema(list(frame.columns)).validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as err:
+            problems += cell_problems(err, frame)
     typed = _typed(frame)
     return typed, problems + cross_row_problems(typed, segments)
 

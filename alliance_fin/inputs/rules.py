@@ -3,8 +3,9 @@
 A :class:`Problem` names frame rows (0-based index labels), not message text, so each caller
 renders it in its own words: the loader as Excel rows of a file (``lineup.xlsx [models] row 3,
 column 'role': ...``), the scenario helpers as models (``scenario model N01 Qashqai J11, ...``).
-Cell rules come from pandera (:func:`alliance_fin.inputs.schema.lineup_schema`); the cross-row
-rules (unique ids, one leader per family, ...) are here.
+Cell rules are :func:`alliance_fin.inputs.schema.lineup_cell_rules`, which pandera checks and
+describes (:func:`~alliance_fin.inputs.schema.lineup_schema`) when a cell breaks one; the
+cross-row rules (unique ids, one leader per family, ...) are here.
 """
 
 from __future__ import annotations

@@ -6,14 +6,19 @@ them; nothing here saves or shows a figure. Units and sources go in the titles a
 
 from __future__ import annotations
 
+import functools
 import textwrap
+from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.ticker import FuncFormatter, PercentFormatter
+from seaborn.utils import relative_luminance
 
 from alliance_fin.registry import label
 
@@ -26,14 +31,38 @@ SHARE_PATH_COLORS = ("#1F3864", "#C00000", "#70AD47", "#7030A0")
 STATUS_COLORS = {"met": "#2E7D32", "on track": "#66BB6A", "at risk": "#F9A825", "missed": "#C62828"}
 FIGSIZE = (8.0, 4.2)
 SOURCE_NOTE = "Illustrative line-up; assumptions in the Assumptions sheet of the workbook."
+#: Space between the drawing and the figure's edge, in font sizes (tight layout's ``pad``).
+LAYOUT_PAD = 0.4
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = FIGSIZE) -> Axes:
     if ax is not None:
         return ax
     sns.set_theme(style="whitegrid", context="notebook")
-    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    # No layout engine: a figure with one is laid out and drawn once more each time it is printed
+    # (matplotlib's print_figure); _chart lays it out once, when it is complete. The title at a
+    # fixed height (where matplotlib would put it: no tick labels above the axes) spares each
+    # draw the search for what it might overlap, which measures every tick label.
+    with plt.rc_context({"axes.titley": 1.0}):
+        _, ax = plt.subplots(figsize=figsize)
     return ax
+
+
+def _fit(fig: Figure) -> None:
+    """Lay ``fig`` out once to its size: titles, labels, legends and the note inside the edge."""
+    TightLayoutEngine(pad=LAYOUT_PAD, rect=None).execute(fig)
+
+
+def _chart(plot: Callable[..., Axes]) -> Callable[..., Axes]:
+    """A ``plot_x`` function that lays out the figure it creates (not one the caller passes in)."""
+    @functools.wraps(plot)
+    def draw(*args, ax: Axes | None = None, **kwargs) -> Axes:
+        out = plot(*args, ax=ax, **kwargs)
+        if ax is None:
+            _fit(out.figure)
+        return out
+
+    return draw
 
 
 def _money(unit: str) -> FuncFormatter:
@@ -41,12 +70,13 @@ def _money(unit: str) -> FuncFormatter:
 
 
 def _note(ax: Axes, text: str = SOURCE_NOTE, fontsize: float = 8) -> None:
-    # supxlabel gets its own space under constrained layout, so it never overlaps tick labels;
+    # supxlabel gets its own space in the layout (_fit), so it never overlaps tick labels;
     # wrapped to the figure's width (about 0.55 em per character), so it is never cut at the edge
     width = int(ax.figure.get_figwidth() * 72 / (fontsize * 0.55))
     ax.figure.supxlabel(textwrap.fill(text, width), x=0.01, ha="left", fontsize=fontsize, color="#666666")
 
 
+@_chart
 def plot_savings_by_member(by_member: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
     """Stacked bars of window savings per member and category.
 
@@ -76,6 +106,7 @@ def plot_savings_by_member(by_member: pd.DataFrame, *, currency: str = "EUR", ax
     return ax
 
 
+@_chart
 def plot_savings_by_year(by_year: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
     """Bars of savings per year by category with the cumulative line.
 
@@ -108,6 +139,7 @@ def plot_savings_by_year(by_year: pd.DataFrame, *, currency: str = "EUR", ax: Ax
     return ax
 
 
+@_chart
 def plot_waterfall(waterfall: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
     """Waterfall from standalone to scheme development investment.
 
@@ -138,6 +170,7 @@ def plot_waterfall(waterfall: pd.DataFrame, *, currency: str = "EUR", ax: Axes |
     return ax
 
 
+@_chart
 def plot_sensitivity_heatmap(grid: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
     """Heatmap of window savings over two assumptions.
 
@@ -148,17 +181,32 @@ def plot_sensitivity_heatmap(grid: pd.DataFrame, *, currency: str = "EUR", ax: A
         assumption; cells: savings in the window (report currency, millions).
     """
     ax = _axes(ax, (7.0, 4.2))
-    labels = grid.copy()
-    labels.index = [f"{v:.0%}" for v in grid.index]
-    labels.columns = [f"{v:.0%}" for v in grid.columns]
-    sns.heatmap(labels, annot=True, fmt=",.0f", cmap="Blues", cbar_kws={"label": f"{currency} m"}, ax=ax,
-                annot_kws={"fontsize": 8})
+    # drawn as seaborn's heatmap draws it (same mesh, colour bar, labels and annotation colours),
+    # without the whole extra draw seaborn makes to see whether tick labels overlap: a grid this
+    # size never needs them turned
+    values = np.ma.masked_invalid(grid.to_numpy(dtype=float))
+    n_rows, n_cols = values.shape
+    for side in ("left", "right", "top", "bottom"):
+        ax.spines[side].set_visible(False)
+    mesh = ax.pcolormesh(values, cmap="Blues", vmin=values.min(), vmax=values.max(), edgecolor="white",
+                         linewidths=0)
+    ax.set(xlim=(0, n_cols), ylim=(0, n_rows))
+    ax.invert_yaxis()
+    ax.figure.colorbar(mesh, ax=ax, label=f"{currency} m").outline.set_linewidth(0)
+    ax.set_xticks(np.arange(n_cols) + 0.5, [f"{v:.0%}" for v in grid.columns])
+    ax.set_yticks(np.arange(n_rows) + 0.5, [f"{v:.0%}" for v in grid.index], rotation="vertical", va="center")
+    mesh.update_scalarmappable()
+    for k, (value, color) in enumerate(zip(values.flat, mesh.get_facecolors(), strict=True)):
+        if value is not np.ma.masked:
+            ax.text(k % n_cols + 0.5, k // n_cols + 0.5, f"{value:,.0f}", ha="center", va="center", fontsize=8,
+                    color=".15" if relative_luminance(color) > 0.408 else "w")
     ax.set_ylabel(label(str(grid.index.name or "rows")))
     ax.set_xlabel(label(str(grid.columns.name or "columns")))
     ax.set_title(f"Savings in the window ({currency} m) by assumption pair")
     return ax
 
 
+@_chart
 def plot_tornado(tornado: pd.DataFrame, *, currency: str = "EUR", base: float | None = None,
                  ax: Axes | None = None) -> Axes:
     """Tornado of window savings with each assumption at -/+ swing.
@@ -184,6 +232,7 @@ def plot_tornado(tornado: pd.DataFrame, *, currency: str = "EUR", base: float | 
     return ax
 
 
+@_chart
 def plot_counts_before_after(before_after: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Grouped bars of model counts before and after trimming.
 
@@ -206,6 +255,7 @@ def plot_counts_before_after(before_after: pd.DataFrame, *, ax: Axes | None = No
     return ax
 
 
+@_chart
 def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Actual shares by year against their straight paths to target.
 
@@ -222,19 +272,21 @@ def plot_share_paths(paths: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.plot(grp["year"], grp["path"], linestyle="--", color=color, alpha=0.6, label=f"{metric}: path")
         tgt = grp.iloc[0]
         ax.scatter([tgt["target_year"]], [tgt["target"]], marker="*", s=160, color=color, zorder=5)
-        for rec in grp.itertuples(index=False):
-            ax.scatter([rec.year], [rec.actual], s=30, color=STATUS_COLORS.get(rec.status, color), zorder=6)
+        # one collection of status dots a metric (drawn in the same order as one dot at a time)
+        ax.scatter(grp["year"], grp["actual"], s=30, color=[STATUS_COLORS.get(s, color) for s in grp["status"]],
+                   zorder=6)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("")
     ax.set_ylabel("share")
     ax.set_title("Shares against the straight path to each target (star = target)")
-    # below the axes, where it cannot cover a line (constrained layout counts it in the axes' bounds)
+    # below the axes, where it cannot cover a line (the layout counts it in the axes' bounds)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=7, frameon=False)
     _note(ax, "Dot colour = status (green met/on track, amber at risk, red missed). " + SOURCE_NOTE)
     return ax
 
 
+@_chart
 def plot_timeline(gantt: pd.DataFrame, *, start_year: int, end_year: int, ax: Axes | None = None) -> Axes:
     """Gantt-style bars of each model's years on sale, coloured by member; cuts marked.
 
@@ -274,6 +326,7 @@ def plot_timeline(gantt: pd.DataFrame, *, start_year: int, end_year: int, ax: Ax
     return ax
 
 
+@_chart
 def plot_timeline_counts(gantt: pd.DataFrame, *, start_year: int, end_year: int, ax: Axes | None = None) -> Axes:
     """Stacked bars of the number of models on sale each year by member, with cuts per year.
 
@@ -322,6 +375,7 @@ def plot_timeline_counts(gantt: pd.DataFrame, *, start_year: int, end_year: int,
     return ax
 
 
+@_chart
 def plot_savings_bridge(bridge: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
     """Waterfall from planned to realised window savings by cause (plan against outcome).
 

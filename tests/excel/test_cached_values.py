@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from alliance_fin.excel.core import ABS_TOL, REL_TOL, Book, Formula
-from alliance_fin.excel.evaluate import EvaluationError, evaluate_workbook
+from alliance_fin.excel.evaluate import EvaluationError, ExcelError, evaluate_workbook
 from alliance_fin.excel.milestones import write_milestones_workbook
 from alliance_fin.excel.plan_vs_actual import write_plan_vs_actual_workbook
 from alliance_fin.excel.savings import write_savings_workbook
@@ -104,6 +104,13 @@ def test_cached_values_keep_bytes_reproducible(tmp_path, monkeypatch):
     ('INDEX(A1:A3,MATCH("Y",B1:B3,0))', 3), ('IFERROR(MATCH("z",B1:B3,0),-1)', -1),
     ("AND(A1:A3)", True), ('IF(C1="",1,2)', 1), ('C1&""', ""), ("-2^2", 4), ("ROUND(2.5,0)", 3),
     ("10/4%", 250), ('MATCH("b",{"a","b"},0)', 2), ('VALUE("2019")+1', 2020),
+    # a range against a text (any case; an empty cell is ""), and booleans in arithmetic
+    ('SUMPRODUCT((B1:B3="X")*A1:A3)', 2), ('SUMPRODUCT((B1:B3<>"x")*A1:A3)', 4), ('SUMPRODUCT((B1:B3="")*A1:A3)', 1),
+    ('SUMPRODUCT((A1:A3="2")*1)', 0), ("SUMPRODUCT((A1:A3>1)+(A1:A3>2))", 3), ("SUMPRODUCT((A1:A3=2)/2)", 0.5),
+    # equality criteria looked up in the range's index, the others tested cell by cell
+    ("SUMIFS(A1:A3,A1:A3,2)", 2), ('COUNTIFS(A1:A3,"=3",B1:B3,"y")', 1), ('COUNTIFS(A1:A3,"3",B1:B3,"x")', 0),
+    ('SUMIFS(A1:A3,B1:B3,"X")', 2), ("MATCH(3,A1:A3,0)", 3), ('COUNTIFS(A1:A3,">1")', 2),
+    ('SUMIFS(A1:A3,B1:B2,"x")', ExcelError("#VALUE!")),
 ])
 def test_evaluator_semantics(formula, expected):
     book = Book(title="t")
@@ -122,6 +129,36 @@ def test_evaluator_refuses_an_unknown_function():
     book.put(ws, 1, 1, Formula("XLOOKUP(1,A2:A3,A2:A3)"))
     with pytest.raises(EvaluationError, match="XLOOKUP"):
         evaluate_workbook(book.wb)
+
+
+def test_formulas_equal_up_to_their_digits_share_one_compiled_template():
+    """A column's formulas are compiled once; each still reads its own rows, sheets and texts."""
+    from alliance_fin.excel.formula_parse import Compiler
+
+    book = Book(title="t")
+    ws = book.sheet("S")
+    year_2020, year_2021 = book.sheet("Year 2020"), book.sheet("Year 2021")
+    for r in range(1, 5):
+        book.put(ws, r, 1, r)
+        book.put(ws, r, 2, 10 * r)
+        book.put(ws, r, 3, Formula(f"A{r}*B{r}+SUM($A$1:A{r})"))
+        book.put(ws, r, 4, Formula(f'"row {r}: "&A{r}'))
+    book.put(year_2020, 1, 1, 20)
+    book.put(year_2021, 1, 1, 21)
+    book.put(ws, 1, 5, Formula("'Year 2020'!A1"))  # digits in a sheet's name are not rows
+    book.put(ws, 2, 5, Formula("'Year 2021'!A1"))
+    book.put(ws, 1, 6, Formula('"#1"&""'))  # a formula's own "#" must not make two templates equal
+    book.put(ws, 2, 6, Formula('"1#"&""'))
+    book.put(ws, 3, 6, Formula("IF(A1=1,0.5,XLOOKUP(1))"))  # the branch not taken is never evaluated
+    values = evaluate_workbook(book.wb)["S"]
+    assert [values[f"C{r}"] for r in range(1, 5)] == [10 * r * r + r * (r + 1) // 2 for r in range(1, 5)]
+    assert [values[f"D{r}"] for r in range(1, 5)] == [f"row {r}: {r}" for r in range(1, 5)]
+    assert (values["E1"], values["E2"]) == (20, 21)
+    assert (values["F1"], values["F2"], values["F3"]) == ("#1", "1#", 0.5)
+    compiler = Compiler()
+    for r in range(1, 5):
+        compiler(f"A{r}*B{r}+SUM($A$1:A{r})")
+    assert len(compiler.templates) == 1
 
 
 @pytest.mark.slow

@@ -58,3 +58,25 @@ def test_every_problem_at_once_with_row_column_and_value():
 
 def test_line_up_without_changeover_columns_has_no_such_problems():
     assert changeover_problems(frame(row("A")).drop(columns=["replaces", "scheme_since"])) == []
+
+
+@pytest.mark.parametrize("column, bad", [
+    ("member", "Toyota"), ("launch_year", "20x0"), ("model_id", " "), ("annual_volume", "-1"),
+    ("notes", "a\x01b"), ("role", "Leader"), ("common_platform", "maybe"),
+], ids=lambda v: repr(v))
+def test_cells_pass_says_what_the_pandera_schema_says(column, bad):
+    """The loader skips pandera when cells_pass finds nothing; both must agree on every cell."""
+    import pandera.pandas as pa
+
+    from alliance_fin import paths
+    from alliance_fin.inputs.read import MODELS_SHEET, read_table
+    from alliance_fin.inputs.schema import cells_pass, lineup_schema
+
+    frame = read_table(paths.LINEUP_CSV, MODELS_SHEET, required=True)[0].astype(str)
+    assert cells_pass(frame)
+    lineup_schema(list(frame.columns)).validate(frame, lazy=True)
+    broken = frame.copy()
+    broken.loc[3, column] = bad
+    assert not cells_pass(broken)
+    with pytest.raises(pa.errors.SchemaErrors):
+        lineup_schema(list(broken.columns)).validate(broken, lazy=True)
