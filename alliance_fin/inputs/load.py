@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from alliance_fin import paths
 from alliance_fin.errors import InputError
@@ -130,6 +129,8 @@ def lineup_problems(frame: pd.DataFrame, segments: set[str] | None = None) -> tu
     """
     problems: list[Problem] = []
     if not cells_pass(frame):  # pandera describes the problems (cells_pass: none, the usual case)
+        import pandera.pandas as pa
+
         try:
             lineup_schema(list(frame.columns)).validate(frame, lazy=True)
         except pa.errors.SchemaErrors as err:

@@ -14,11 +14,14 @@ import difflib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 
 from alliance_fin.inputs.schema import MEMBERS
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 #: Cell problems listed per (column, rule); the rest are counted in one line.
 MAX_PROBLEMS_PER_RULE = 20

@@ -4,7 +4,7 @@ Run as ``python -m alliance_fin.run.zygote SOCKET`` (by
 :class:`alliance_fin.run.zygote_client.Zygote`, which needs nothing but the standard library, so
 a run starts it before importing anything heavy). It listens on the Unix socket ``SOCKET``
 *before* importing, so clients can connect while it warms up (their requests wait in the
-backlog), then imports numpy, pandas, pandera, matplotlib (inline backend chosen through
+backlog), then imports numpy, pandas, matplotlib (inline backend chosen through
 ``MPLBACKEND`` first, as ipykernel does), seaborn, openpyxl, IPython, ipykernel, papermill,
 nbconvert's exporter and the report modules of ``alliance_fin``. It never runs report code
 itself, so every child starts from the same state.
@@ -39,12 +39,11 @@ from typing import Any
 __all__ = ["PRELOAD", "PROCESS_NAME", "main"]
 
 #: Modules imported once in the zygote: what a report notebook imports, then what running a
-#: job imports (papermill, nbclient, the in-process kernel, the HTML exporter), then what the
-#: first validation imports (pandera's pandas backends and strategies, hypothesis when
-#: installed), found by diffing ``sys.modules``. Importing a module here rather than in the
+#: job imports (papermill, nbclient, the in-process kernel, the HTML exporter), found by diffing
+#: ``sys.modules`` in a child after every report ran. Importing a module here rather than in the
 #: child changes when it is imported, not what it does.
 PRELOAD = (
-    "numpy", "pandas", "pandera.pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "openpyxl",
+    "numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "openpyxl",
     "IPython", "IPython.display", "IPython.core.pylabtools", "alliance_fin", "alliance_fin.inputs.load",
     "alliance_fin.present.display", "alliance_fin.present.plots", "alliance_fin.present.provenance",
     "alliance_fin.run.outputs",
@@ -56,15 +55,14 @@ PRELOAD = (
     "IPython.core.completerlib", "IPython.core.application", "IPython.core.crashhandler", "IPython.core.logger",
     "IPython.core.oinspect", "IPython.utils.wildcard", "bdb", "sqlite3", "psutil", "zmq.utils.garbage",
     "tornado.gen", "tornado.locks", "tornado.queues", "tornado.platform.asyncio",
-    # the first validation and table formatting
-    "pandera.backends.pandas.register", "pandera.backends.register_checks", "pandera.accessors.pandas_accessor",
-    "pandera.strategies.pandas_strategies", "hypothesis", "pandas.core.reshape.reshape",
-    "pandas.io.formats.string", "encodings.idna", "encodings.latin_1", "encodings.utf_8_sig",
+    # the first table formatting (pandera is not here: the data is checked without it, and only a
+    # bad cell, refused by the parent before any report runs, would need it to describe it)
+    "pandas.core.reshape.reshape", "pandas.io.formats.string", "encodings.idna", "encodings.latin_1",
+    "encodings.utf_8_sig",
     # the first figure, table and workbook (found by diffing sys.modules after every report ran)
     "matplotlib.backends.backend_agg", "matplotlib_inline.backend_inline", "PIL.PngImagePlugin",
     "PIL.BmpImagePlugin", "PIL.GifImagePlugin", "PIL.JpegImagePlugin", "PIL.PpmImagePlugin", "PIL.features",
-    "pandera.backends.pandas.builtin_checks", "pandera.backends.pandas.builtin_hypotheses",
-    "pandera.strategies.pandas_constraints", "pandera.api.geopandas.container", "pandas.core.methods.to_dict",
+    "pandas.core.methods.to_dict",
     "openpyxl.packaging.extended", "encodings.cp437",
     # the first page: nbconvert's markdown filter loads mistune's plugins when it first renders
     "jinja2.ext", "mistune.plugins.def_list", "mistune.plugins.task_lists", "mistune.plugins.url",
