@@ -27,6 +27,7 @@ pool was stopped, or crashed), the zygote kills the child's process group. On en
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -134,6 +135,11 @@ def preload() -> None:
         warm_up()  # nbconvert's exporter built and its templates compiled once, for every child
     except Exception:  # each report's own page export will fail and say why
         traceback.print_exc()
+    # What the imports made lives as long as the process: out of the collector's sight, so that a
+    # child's collections do not walk (and copy, page by page) the zygote's million objects, as
+    # the gc module's documentation advises for a process that forks without exec.
+    gc.collect()
+    gc.freeze()
 
 
 def _run_job(request: dict[str, Any], zygote_pid: int) -> None:
