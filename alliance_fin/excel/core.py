@@ -227,6 +227,14 @@ class Book:
         self._header_rows[ws.title] = header_rows
         return ws
 
+    def _finite(self, ws: Worksheet, cell: Cell, number: float) -> float | None:
+        """``number``, or None (an empty cell) for NaN and infinities; an infinity is reported."""
+        if math.isfinite(number):
+            return number
+        if not math.isnan(number):
+            self.warnings.append(f"{ws.title}!{cell.coordinate}: infinite value left empty")
+        return None
+
     def put(self, ws: Worksheet, row: int, col: int, value: Any, *, style: str = "calc",
             fmt: str | None = None) -> Cell:
         """Write one cell. Only :class:`Formula` becomes a formula; ``str`` is always text.
@@ -237,11 +245,7 @@ class Book:
         width = 0
         kind = type(value)
         if kind is float or kind is int:  # the common case first (what the Number branch does)
-            if kind is float and not math.isfinite(value):
-                if not math.isnan(value):
-                    self.warnings.append(f"{ws.title}!{cell.coordinate}: infinite value left empty")
-                value = None
-            cell.value = value
+            cell.value = self._finite(ws, cell, value) if kind is float else value
             width = 12
         elif isinstance(value, Formula):
             cell.value = "=" + value.text
@@ -262,11 +266,7 @@ class Book:
             width = 5
         elif isinstance(value, numbers.Number):
             number = float(value) if not isinstance(value, numbers.Integral) else int(value)
-            if isinstance(number, float) and not math.isfinite(number):
-                if not math.isnan(number):
-                    self.warnings.append(f"{ws.title}!{cell.coordinate}: infinite value left empty")
-                number = None
-            cell.value = number
+            cell.value = self._finite(ws, cell, number) if isinstance(number, float) else number
             width = 12
         elif isinstance(value, datetime):
             cell.value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
