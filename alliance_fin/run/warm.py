@@ -43,7 +43,7 @@ from nbformat import NotebookNode
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 
-from alliance_fin.run.warm_engine import WarmEngine
+from alliance_fin.run.warm_engine import WarmEngine, check_kernel
 
 __all__ = ["CellTimeoutInterrupt", "InProcessEngine", "InProcessNotebookClient", "WarmEngine"]
 
@@ -291,6 +291,7 @@ class InProcessEngine(NBClientEngine):
         """Execute ``nb_man``'s notebook here; ``cell_marker``: a file to name each code cell in as it starts."""
         for name in ("input_path", "timeout", "startup_timeout", "kernel_manager_class"):
             kwargs.pop(name, None)  # as NBClientEngine; no kernel manager: the kernel is in-process
+        check_kernel(kernel_name)
         client = InProcessNotebookClient(
             nb_man, timeout=execution_timeout, kernel_name=kernel_name, log_output=log_output,
             stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)

@@ -11,9 +11,11 @@ module imports nothing heavy; :class:`WarmEngine` forwards every attribute paper
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from typing import Any
 
-__all__ = ["WarmEngine"]
+__all__ = ["WarmEngine", "check_kernel", "kernel_problems"]
 
 
 @functools.cache
@@ -30,3 +32,44 @@ class _Forward(type):
 
 class WarmEngine(metaclass=_Forward):
     """papermill's engine ``warm``: the notebook is executed in this process (see :mod:`alliance_fin.run.warm`)."""
+
+
+def check_kernel(kernel_name: str | None) -> None:
+    """Refuse a kernel the warm engine cannot stand in for: one that is not this Python's ipykernel.
+
+    The warm engine executes in this interpreter, so it can honour a kernel spec only when that
+    kernel would run this same Python.
+
+    Raises
+    ------
+    jupyter_client.kernelspec.NoSuchKernel
+        No kernel spec of that name (as the kernel engine would raise).
+    ValueError
+        The kernel is another language or another interpreter.
+    """
+    if not kernel_name:
+        return
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    program = spec.argv[0] if spec.argv else ""
+    try:
+        same = os.path.samefile(program, sys.executable)
+    except OSError:
+        same = program in ("python", "python3") and spec.language.lower() == "python"
+    if spec.language.lower() != "python" or not same:
+        raise ValueError(f"the warm engine executes notebooks in this Python ({sys.executable}); kernel "
+                         f"{kernel_name!r} runs {program or '?'} ({spec.language}): use the kernel engine")
+
+
+def kernel_problems(kernel_name: str) -> list[str]:
+    """:func:`check_kernel` as the runner's problem list: empty, or one sentence."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    try:
+        check_kernel(kernel_name)
+    except NoSuchKernel:
+        return [f"--engine warm: no Jupyter kernel named {kernel_name!r} (run `make setup`, or use --engine kernel)"]
+    except ValueError as exc:
+        return [f"--engine warm: {exc}"]
+    return []

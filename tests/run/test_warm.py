@@ -324,6 +324,21 @@ def test_engine_is_checked_with_the_plan(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_a_python3_kernel_of_another_interpreter_is_refused_with_the_plan(tmp_path, monkeypatch):
+    """The warm engine stands in for the notebooks' python3 kernel only when it is this Python: exit 2 first."""
+    import json as _json
+
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(_json.dumps({"argv": ["/opt/elsewhere/bin/python", "-m", "ipykernel_launcher"],
+                                                   "display_name": "Python 3", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    with pytest.raises(ParameterError, match="kernel 'python3' runs /opt/elsewhere/bin/python .*use the kernel engine"):
+        runner.plan_run(["savings"], out=str(tmp_path / "a"))
+    assert runner.plan_run(["savings"], engine="kernel", out=str(tmp_path / "b")).engine == "kernel"
+    assert not (tmp_path / "a").exists()
+
+
 def test_cli_engine_flag():
     from alliance_fin.cli import _parser
 
@@ -345,6 +360,34 @@ def test_papermill_cli_runs_the_warm_engine_in_its_own_process(tmp_path):
     assert nb.metadata.language_info.name == "python"
     assert all(c.metadata.papermill.status == "completed" for c in nb.cells)
     assert (tmp_path / "ok.headline.json").is_file()
+
+
+def test_the_warm_engine_stands_in_only_for_this_pythons_kernel(tmp_path, monkeypatch):
+    import json as _json
+
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    from alliance_fin.run.warm_engine import check_kernel, kernel_problems
+
+    kernels = tmp_path / "kernels"
+    for name, argv, language in (("other-python", ["/usr/bin/python-elsewhere", "-m", "ipykernel_launcher"], "python"),
+                                 ("ir", ["R", "--slave"], "R"),
+                                 ("ours", [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                  "python")):
+        (kernels / name).mkdir(parents=True)
+        (kernels / name / "kernel.json").write_text(_json.dumps({"argv": argv, "display_name": name,
+                                                                 "language": language}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    check_kernel("ours")
+    check_kernel(None)
+    for name in ("other-python", "ir"):
+        with pytest.raises(ValueError, match=f"kernel '{name}' runs .*: use the kernel engine"):
+            check_kernel(name)
+    with pytest.raises(NoSuchKernel):
+        check_kernel("no-such-kernel")
+    assert kernel_problems("ours") == []
+    assert kernel_problems("ir") == ["--engine warm: the warm engine executes notebooks in this Python "
+                                     f"({sys.executable}); kernel 'ir' runs R (R): use the kernel engine"]
 
 
 def test_zygote_preloads_every_report_of_the_registry():
