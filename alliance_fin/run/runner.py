@@ -215,10 +215,6 @@ def plan_run(
         problems.append(f"--timeout {timeout}: expected a number of seconds > 0")
     if engine not in ENGINES:
         problems.append(f"--engine {engine}: choose from {', '.join(ENGINES)}")
-    elif engine == "warm":  # it executes in this Python: the notebooks' kernel must be this Python's
-        from alliance_fin.run.warm_engine import kernel_problems
-
-        problems += kernel_problems("python3")
 
     data_info, assumptions, data_problems = check_data(data)
     if any(specs[r].needs_plan for r in selected) and not data_problems:

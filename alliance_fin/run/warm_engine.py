@@ -11,11 +11,10 @@ module imports nothing heavy; :class:`WarmEngine` forwards every attribute paper
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from typing import Any
 
-__all__ = ["WarmEngine", "check_kernel", "kernel_problems"]
+__all__ = ["WarmEngine", "check_kernel"]
 
 
 @functools.cache
@@ -35,41 +34,25 @@ class WarmEngine(metaclass=_Forward):
 
 
 def check_kernel(kernel_name: str | None) -> None:
-    """Refuse a kernel the warm engine cannot stand in for: one that is not this Python's ipykernel.
+    """Refuse a kernel the warm engine cannot stand in for: one of another language than Python.
 
-    The warm engine executes in this interpreter, so it can honour a kernel spec only when that
-    kernel would run this same Python.
+    The warm engine executes in this interpreter whatever Python the kernel spec names (the
+    runner's report processes are this Python by construction); a name with no kernel spec is
+    no obstacle, since no kernel is started.
 
     Raises
     ------
-    jupyter_client.kernelspec.NoSuchKernel
-        No kernel spec of that name (as the kernel engine would raise).
     ValueError
-        The kernel is another language or another interpreter.
+        The kernel spec is for another language.
     """
     if not kernel_name:
         return
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    spec = KernelSpecManager().get_kernel_spec(kernel_name)
-    program = spec.argv[0] if spec.argv else ""
-    try:
-        same = os.path.samefile(program, sys.executable)
-    except OSError:
-        same = program in ("python", "python3") and spec.language.lower() == "python"
-    if spec.language.lower() != "python" or not same:
-        raise ValueError(f"the warm engine executes notebooks in this Python ({sys.executable}); kernel "
-                         f"{kernel_name!r} runs {program or '?'} ({spec.language}): use the kernel engine")
-
-
-def kernel_problems(kernel_name: str) -> list[str]:
-    """:func:`check_kernel` as the runner's problem list: empty, or one sentence."""
-    from jupyter_client.kernelspec import NoSuchKernel
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
-        check_kernel(kernel_name)
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel:
-        return [f"--engine warm: no Jupyter kernel named {kernel_name!r} (run `make setup`, or use --engine kernel)"]
-    except ValueError as exc:
-        return [f"--engine warm: {exc}"]
-    return []
+        return
+    if spec.language.lower() != "python":
+        raise ValueError(f"the warm engine executes notebooks in this Python ({sys.executable}); kernel "
+                         f"{kernel_name!r} is for {spec.language}: use another papermill engine")

@@ -52,7 +52,8 @@ PRELOAD = (
     # hides rfc3987_syntax from jsonschema, see alliance_fin/run/__init__.py)
     "alliance_fin.run.execute", "alliance_fin.run.warm", "alliance_fin.run.html_export",
     "ipykernel.inprocess.manager", "ipykernel.inprocess.ipkernel", "ipykernel.inprocess.blocking",
-    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.kernelspec",
+    "jupyter_client.kernelspec",
     "IPython.core.completerlib", "IPython.core.application", "IPython.core.crashhandler", "IPython.core.logger",
     "IPython.core.oinspect", "IPython.utils.wildcard", "bdb", "sqlite3", "psutil", "zmq.utils.garbage",
     "tornado.gen", "tornado.locks", "tornado.queues", "tornado.platform.asyncio",
