@@ -29,11 +29,13 @@ from papermill.exceptions import PapermillExecutionError
 from alliance_fin.files import write_atomic
 from alliance_fin.run.html_export import write_html
 
-__all__ = ["IPCKernelManager", "KERNEL_DIR_ENV", "cell_marker", "keep_failed_notebook", "run_report_job", "running_notebook"]
+__all__ = ["IPCKernelManager", "KERNEL_DIR_ENV", "PAPERMILL_TAGS", "cell_marker", "keep_failed_notebook",
+           "run_report_job", "running_notebook"]
 
 #: Environment variable naming a short private folder for kernel connection files and sockets.
 KERNEL_DIR_ENV = "ALLIANCE_FIN_KERNEL_DIR"
-_PAPERMILL_TAGS = ("injected-parameters", "papermill-error-cell-tag")
+#: Tags of the cells papermill adds (parameters, error banner): not cells of the source notebook.
+PAPERMILL_TAGS = ("injected-parameters", "papermill-error-cell-tag")
 _START_ATTEMPTS = 3
 
 
@@ -102,7 +104,7 @@ def _execute(job: dict[str, Any], running: Path) -> None:
 
 
 def _source_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    return [c for c in nb.cells if not set(c.metadata.get("tags", [])) & set(_PAPERMILL_TAGS)]
+    return [c for c in nb.cells if not set(c.metadata.get("tags", [])) & set(PAPERMILL_TAGS)]
 
 
 def _where(running: Path, message: str = "", source: Path | None = None) -> str:

@@ -173,16 +173,26 @@ class _Worker:
         """What becomes ready when the process ends (for ``multiprocessing.connection.wait``)."""
         return self.proc.sentinel
 
-    def end(self) -> int | None:
-        self.proc.join()
-        return self.proc.exitcode
-
     def kill(self) -> None:
         kill_tree(self.proc)
 
+    def killed(self, job: dict[str, Any], what: str, elapsed: float) -> dict[str, Any]:
+        """The result of the job after :meth:`kill` at its time limit (``what`` says when)."""
+        return failed_result(job, f"{job['report']}: {what}", elapsed)
+
+    def ended(self, job: dict[str, Any], elapsed: float) -> dict[str, Any]:
+        """The result of the job whose process ended without writing one."""
+        self.proc.join()
+        return failed_result(job, f"{job['report']}: worker ended without a result "
+                                  f"(exit code {self.proc.exitcode})", elapsed)
+
 
 class _WarmChild:
-    """A report process forked by the zygote (warm engine), as the pool watches it."""
+    """A report process forked by the zygote (warm engine), as the pool watches it.
+
+    A failure without a result names the cell the warm engine wrote in its marker file as it
+    started it, and keeps ``<report>.failed.ipynb``.
+    """
 
     def __init__(self, child: Any) -> None:
         self.child = child
@@ -194,48 +204,40 @@ class _WarmChild:
         """What becomes ready when the zygote reports the child's end (its connection)."""
         return self.child.conn
 
-    def end(self) -> int | None:
-        return self.child.wait()
-
     def kill(self) -> None:
         self.child.kill()
 
+    def killed(self, job: dict[str, Any], what: str, elapsed: float) -> dict[str, Any]:
+        return self._failure(job, f"was {what}", elapsed)
 
-def _warm_failure(job: dict[str, Any], what: str, elapsed: float) -> dict[str, Any]:
-    """A warm report process that left no result: ``<report>: <cell> <what>``; keeps ``<report>.failed.ipynb``.
+    def ended(self, job: dict[str, Any], elapsed: float) -> dict[str, Any]:
+        code = self.child.wait()
+        if self.child.lost:
+            return failed_result(job, f"{job['report']}: the warm engine's zygote died while the report ran", elapsed)
+        how = f"exit code {code}"
+        if code is not None and code < 0:
+            try:
+                how = signal.Signals(-code).name
+            except ValueError:
+                how = f"signal {-code}"
+        return self._failure(job, f"ended the report's process ({how})", elapsed)
 
-    The cell is the one the warm engine named in its marker file as it started it.
-    """
-    from alliance_fin.run.execute import cell_marker, keep_failed_notebook
+    @staticmethod
+    def _failure(job: dict[str, Any], what: str, elapsed: float) -> dict[str, Any]:
+        from alliance_fin.run.execute import cell_marker, keep_failed_notebook
 
-    marker = cell_marker(job)
-    try:
-        where = marker.read_text(encoding="utf-8").strip() or "a cell"
-    except OSError:
-        where = "the report"
-    marker.unlink(missing_ok=True)
-    result = failed_result(job, f"{job['report']}: {where} {what}", elapsed)
-    try:
-        result["outputs"] = keep_failed_notebook(job)
-    except Exception:  # nothing readable was left: the failure is reported all the same
-        pass
-    return result
-
-
-def _ended_without_result(job: dict[str, Any], code: int | None, elapsed: float, handle: Any) -> dict[str, Any]:
-    """The result of a job whose process ended without writing one."""
-    report = job["report"]
-    if not isinstance(handle, _WarmChild):
-        return failed_result(job, f"{report}: worker ended without a result (exit code {code})", elapsed)
-    if handle.child.lost:
-        return failed_result(job, f"{report}: the warm engine's zygote died while the report ran", elapsed)
-    how = f"exit code {code}"
-    if code is not None and code < 0:
+        marker = cell_marker(job)
         try:
-            how = signal.Signals(-code).name
-        except ValueError:
-            how = f"signal {-code}"
-    return _warm_failure(job, f"ended the report's process ({how})", elapsed)
+            where = marker.read_text(encoding="utf-8").strip() or "a cell"
+        except OSError:
+            where = "the report"
+        marker.unlink(missing_ok=True)
+        result = failed_result(job, f"{job['report']}: {where} {what}", elapsed)
+        try:
+            result["outputs"] = keep_failed_notebook(job)
+        except Exception:  # nothing readable was left: the failure is reported all the same
+            pass
+        return result
 
 
 class ProcessPool:
@@ -308,15 +310,13 @@ class ProcessPool:
                     job = jobs[n]
                     if handle.alive():
                         handle.kill()
-                        what = f"killed after {elapsed:.0f} s (timeout {self.timeout:g} s)"
-                        result = (_warm_failure(job, f"was {what}", elapsed) if isinstance(handle, _WarmChild)
-                                  else failed_result(job, f"{job['report']}: {what}", elapsed))
+                        result = handle.killed(job, f"killed after {elapsed:.0f} s (timeout {self.timeout:g} s)",
+                                               elapsed)
                     else:
-                        code = handle.end()
                         try:
                             result = json.loads(Path(result_file).read_text(encoding="utf-8"))
                         except (OSError, ValueError):
-                            result = _ended_without_result(job, code, elapsed, handle)
+                            result = handle.ended(job, elapsed)
                     del running[n]
                     result["key"] = job["key"]
                     yield result

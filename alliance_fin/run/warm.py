@@ -43,12 +43,12 @@ from nbformat import NotebookNode
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 
+from alliance_fin.run.execute import PAPERMILL_TAGS
 from alliance_fin.run.warm_engine import WarmEngine, check_kernel
+from alliance_fin.run.zygote import INLINE_BACKEND
 
 __all__ = ["CellTimeoutInterrupt", "InProcessEngine", "InProcessNotebookClient", "WarmEngine"]
 
-_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
-_INLINE = "module://matplotlib_inline.backend_inline"
 
 
 class CellTimeoutInterrupt(BaseException):
@@ -129,7 +129,7 @@ class InProcessNotebookClient(PapermillNotebookClient):
         from ipykernel.inprocess.manager import InProcessKernelManager
 
         self.reset_execution_trackers()
-        os.environ.setdefault("MPLBACKEND", _INLINE)  # what IPKernelApp does before any figure
+        os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # what IPKernelApp does before any figure
         self.km = InProcessKernelManager()
         kernel_class = _kernel_class(self.capture_fd_output)
         self.km.kernel = kernel_class(parent=self.km, session=self.km.session)  # as km.start_kernel()
@@ -220,7 +220,7 @@ class InProcessNotebookClient(PapermillNotebookClient):
         """Write where execution is, N counted as in the source notebook (papermill's cells left out)."""
         if not self.cell_marker:
             return
-        n = 1 + sum(1 for c in self.nb.cells[:cell_index] if not _PAPERMILL_TAGS & set(c.metadata.get("tags", [])))
+        n = 1 + sum(1 for c in self.nb.cells[:cell_index] if not set(PAPERMILL_TAGS) & set(c.metadata.get("tags", [])))
         count = self.km.kernel.shell.execution_count
         try:
             with open(self.cell_marker, "w", encoding="utf-8") as fh:

@@ -37,7 +37,7 @@ import sys
 import traceback
 from typing import Any
 
-__all__ = ["PRELOAD", "PROCESS_NAME", "main"]
+__all__ = ["INLINE_BACKEND", "PRELOAD", "PROCESS_NAME", "kill_group", "main"]
 
 #: Modules imported once in the zygote: what a report notebook imports, then what running a
 #: job imports (papermill, nbclient, the in-process kernel, the HTML exporter), found by diffing
@@ -70,7 +70,8 @@ PRELOAD = (
     "jinja2.ext", "mistune.plugins.def_list", "mistune.plugins.task_lists", "mistune.plugins.url",
     "encodings.ascii",
 )
-_INLINE = "module://matplotlib_inline.backend_inline"
+#: The matplotlib backend a kernel selects (``MPLBACKEND``) before anything imports matplotlib.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 #: The name a report's process shows (``pgrep -x af-report``); its command line is the zygote's.
@@ -105,7 +106,7 @@ def preload() -> None:
     import importlib
 
     if not os.environ.get("MPLBACKEND"):  # what IPKernelApp.init_gui_pylab does, before any import
-        os.environ["MPLBACKEND"] = _INLINE
+        os.environ["MPLBACKEND"] = INLINE_BACKEND
     # An in-process kernel has no debug socket, so ipykernel's debugger (debugpy: 0.4 s of imports
     # on the critical path) can never be used: make its import fail while ipykernel looks for it,
     # then forget that, so a report that imports debugpy itself gets it.
@@ -169,7 +170,7 @@ def _run_job(request: dict[str, Any], zygote_pid: int) -> None:
         os.chdir(job["staging"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ.setdefault("MPLBACKEND", _INLINE)  # as in the zygote (and in a kernel)
+        os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as in the zygote (and in a kernel)
         # as IPython's InteractiveShellApp.init_path in a kernel: '' (its working folder) goes on
         # sys.path before the first site-packages (the zygote, like ipykernel_launcher, took its
         # own working folder off)
@@ -188,9 +189,10 @@ def _run_job(request: dict[str, Any], zygote_pid: int) -> None:
 
         try:
             result = run_report_job({**job, "engine": "warm"})
-        except Exception as exc:  # a bug of ours: still report it as a failure
-            result = {"key": job["key"], "report": job["report"], "status": "failed", "seconds": 0.0,
-                      "outputs": [], "headline": {}, "error": f"{job['report']}: {type(exc).__name__}: {exc}"}
+        except Exception as exc:  # a bug of ours: still report it as a failure, as a kernel-engine worker does
+            from alliance_fin.run.executors import failed_result
+
+            result = failed_result(job, f"{job['report']}: {type(exc).__name__}: {exc}")
         write_atomic(request["result"], json.dumps(result))
         code = 0
     except SystemExit as exc:
@@ -233,7 +235,7 @@ class _Server:
     def _drop(self, conn: socket.socket) -> None:
         pid = self.child_of.pop(conn, None)
         if pid is not None:  # the client left while its child runs: no orphan report process
-            _kill_group(pid)
+            kill_group(pid)
         self.buffers.pop(conn, None)
         self.answered.discard(conn)
         conn.close()
@@ -298,7 +300,7 @@ class _Server:
 
     def shutdown(self) -> None:
         for pid in list(self.conn_of):
-            _kill_group(pid)
+            kill_group(pid)
         for pid in list(self.conn_of):
             try:
                 os.waitpid(pid, 0)
@@ -308,7 +310,8 @@ class _Server:
             conn.close()
 
 
-def _kill_group(pid: int) -> None:
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group ``pid`` leads, and ``pid`` itself (a running child: never a reaped one)."""
     for kill in (os.killpg, os.kill):
         try:
             kill(pid, signal.SIGKILL)

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alliance_fin.run.zygote import kill_group  # standard library only, as this module
+
 __all__ = ["Zygote", "ZygoteChild"]
 
 _CONNECT_TIMEOUT_S = 120.0  # the zygote may still be importing (a few seconds on a busy machine)
@@ -83,11 +85,7 @@ class ZygoteChild:
     def kill(self) -> None:
         """SIGKILL the child's process group (it called ``setsid``) if it still runs; wait for its end."""
         if self.poll() is None:
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(self.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    continue
+            kill_group(self.pid)
             try:
                 self.wait(10)
             except subprocess.TimeoutExpired:
