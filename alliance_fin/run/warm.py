@@ -29,6 +29,7 @@ warm`` executes in papermill's own process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -56,6 +57,74 @@ class CellTimeoutInterrupt(BaseException):
     ``except Exception`` in the cell does not swallow it)."""
 
 
+#: Written to a watched descriptor at the end of each cell; everything before it is that cell's.
+_DRAINED = b"\x00alliance-fin: cell ended\x00"
+
+
+def _cut_at_markers(data: bytes) -> tuple[list[bytes], bytes, bytes]:
+    """Split what the watcher read: the parts before each end-of-cell marker, what can be
+    forwarded after them, and a tail that may be the start of a marker cut by the read."""
+    *drained, rest = data.split(_DRAINED)
+    keep = next((n for n in range(min(len(rest), len(_DRAINED) - 1), 0, -1) if _DRAINED.startswith(rest[-n:])), 0)
+    return drained, rest[:len(rest) - keep], rest[len(rest) - keep:]
+
+
+@functools.cache
+def _fd_stream_class() -> type:
+    """ipykernel's ``OutStream`` with ``watchfd``, made to hand a cell all it wrote to its descriptor.
+
+    ipykernel's watcher thread forwards what reaches the pipe whenever it reads it, so output
+    written just before a cell ends (``os.system('echo ...')``) could be forwarded after the
+    cell's reply, under its header, and never reach its outputs. :meth:`drain` writes a marker
+    to the descriptor and waits until the watcher has forwarded everything before it. The
+    watcher also decodes incrementally, so a character cut between two reads stays whole.
+    """
+    import codecs
+    import threading
+
+    from ipykernel.iostream import PIPE_BUFFER_SIZE, OutStream
+
+    class _FdOutStream(OutStream):
+        def _setup_stream_redirects(self, name: str) -> None:
+            self._drained = threading.Event()
+            super()._setup_stream_redirects(name)
+
+        def _forward(self, data: bytes, decoder: Any) -> None:
+            if data:
+                text = decoder.decode(data)
+                if text:
+                    self.write(text)
+                os.write(self._original_stdstream_copy, data)
+
+        def _watch_pipe_fd(self) -> None:
+            if self._fid is None:
+                return
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            pending = b""
+            try:
+                while self._should_watch:
+                    data = os.read(self._fid, PIPE_BUFFER_SIZE)
+                    if not data:
+                        break
+                    drained, ready, pending = _cut_at_markers(pending + data)
+                    for part in drained:
+                        self._forward(part, decoder)
+                        self._drained.set()
+                    self._forward(ready, decoder)
+            except Exception:
+                self._exc = sys.exc_info()
+
+        def drain(self, timeout: float = 5.0) -> None:
+            """Return once everything written to the descriptor so far is in this stream."""
+            if not self._should_watch or getattr(self, "_fid", None) is None:
+                return
+            self._drained.clear()
+            os.write(self._original_stdstream_fd, _DRAINED)
+            self._drained.wait(timeout)
+
+    return _FdOutStream
+
+
 def _kernel_class(capture_fd_output: bool) -> type:
     """ipykernel's ``InProcessKernel``, made to behave as a kernel process does where it differs.
 
@@ -68,13 +137,16 @@ def _kernel_class(capture_fd_output: bool) -> type:
       here are SIGALRM), while ``_supports_kernel_subshells`` stays False.
     * ``capture_fd_output``: the output streams also take what is written to file descriptors 1
       and 2 (``os.system``, C libraries), as ``IPKernelApp.capture_fd_output`` does; only for a
-      process that owns its descriptors (a report process), never papermill's own.
+      process that owns its descriptors (a report process), never papermill's own. Before the
+      reply, the streams are drained (:func:`_fd_stream_class`), so a cell's output is its own.
     """
     from types import SimpleNamespace
 
     from ipykernel.inprocess.ipkernel import InProcessKernel
     from ipykernel.iostream import OutStream
     from traitlets import default
+
+    stream_class = _fd_stream_class() if capture_fd_output else OutStream
 
     class _Kernel(InProcessKernel):
         @property
@@ -87,11 +159,17 @@ def _kernel_class(capture_fd_output: bool) -> type:
 
         @default("stdout")
         def _default_stdout(self) -> Any:
-            return OutStream(self.session, self.iopub_thread, "stdout", watchfd=capture_fd_output)
+            return stream_class(self.session, self.iopub_thread, "stdout", watchfd=capture_fd_output)
 
         @default("stderr")
         def _default_stderr(self) -> Any:
-            return OutStream(self.session, self.iopub_thread, "stderr", watchfd=capture_fd_output)
+            return stream_class(self.session, self.iopub_thread, "stderr", watchfd=capture_fd_output)
+
+        async def do_execute(self, *args: Any, **kwargs: Any) -> Any:
+            reply = await super().do_execute(*args, **kwargs)
+            for stream in (self.stdout, self.stderr):  # before execute_request flushes and replies
+                getattr(stream, "drain", lambda: None)()
+            return reply
 
         async def execute_request(self, stream: Any, ident: Any, parent: dict[str, Any]) -> None:
             with self._redirected_io():

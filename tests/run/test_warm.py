@@ -26,6 +26,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 EPOCH = "1600000000"
 _OK = nbformat.read(str(FIXTURES / "ok.ipynb"), as_version=4)
 _PARAMS = _OK.cells[1].source
+ECHOES = 12
 
 
 def _fixture(folder: Path, name: str, *cells: str) -> None:
@@ -76,14 +77,18 @@ def notebooks(tmp_path_factory) -> tuple[Path, dict[str, ReportSpec]]:
     _fixture(folder, "stuck", "import time\nwhile True:\n    try:\n        time.sleep(100)\n    except BaseException:\n"
                               "        pass")
     _fixture(folder, "awaits", "import asyncio\nawait asyncio.sleep(0)\nprint('awaited')", _WRITE.format(name="awaits"))
-    _fixture(folder, "prints", "import os, sys\nprint('to stdout')\n_ = os.system('echo from the file descriptor')",
-             _WRITE.format(name="prints"))
+    # The sleep lets a kernel process's watcher thread forward the descriptor's output before the
+    # cell ends (ipykernel's own race); the warm engine drains it, which "echoes" checks.
+    _fixture(folder, "prints", "import os, sys, time\nprint('to stdout')\n_ = os.system('echo from the file descriptor')"
+             "\ntime.sleep(1)", _WRITE.format(name="prints"))
+    _fixture(folder, "echoes", *(f"import os\n_ = os.system('echo out {n}; echo err {n} >&2')\n_ = os.write(1, b'raw {n}\\n')"
+                                 for n in range(ECHOES)), _WRITE.format(name="echoes"))
     _fixture(folder, "spawns", "import subprocess\nsubprocess.Popen(['sleep', '4321'])", _WRITE.format(name="spawns"))
     _fixture(folder, "leaks", _LEAK, _WRITE.format(name="leaks"))
     specs = {name: ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ()) for name in
              ("fails", "hangs", "aborts", "swallows", "alarms", "stuck")}
     specs["ok"] = ReportSpec("ok", "OK fixture", "ok.ipynb", COMMON_PARAMS + _ok_params(), ("value", "flag"))
-    for name in ("leaks", "awaits", "prints", "spawns"):
+    for name in ("leaks", "awaits", "prints", "echoes", "spawns"):
         specs[name] = ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ("value",))
     return folder, specs
 
@@ -252,6 +257,21 @@ def test_fixtures_await_and_print_as_in_a_kernel(tmp_path, monkeypatch, notebook
 
 
 @pytest.mark.slow
+def test_each_cell_keeps_what_it_wrote_to_the_descriptors(tmp_path, monkeypatch, notebooks):
+    """Output written to descriptors 1 and 2 just before a cell ends is that cell's, every time."""
+    folder, specs = notebooks
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    _run(["echoes"], tmp_path / "out", engine="warm", specs=specs, notebooks_dir=folder)
+    cells = [c for c in _cells(tmp_path / "out" / "echoes.ipynb") if "os.system" in c["source"]]
+
+    def text(cell: dict, name: str) -> str:
+        return "".join(o["text"] for o in cell["outputs"] if o.get("output_type") == "stream" and o["name"] == name)
+
+    assert [(text(c, "stdout"), text(c, "stderr")) for c in cells] == [
+        (f"out {n}\nraw {n}\n", f"err {n}\n") for n in range(ECHOES)]
+
+
+@pytest.mark.slow
 def test_no_state_passes_between_reports(tmp_path, notebooks):
     """One zygote, one slot: the second report starts from a clean state (rcParams, figures, globals, cwd)."""
     folder, specs = notebooks
@@ -399,3 +419,14 @@ def test_a_report_process_imports_nothing_the_zygote_did_not(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=tmp_path / "staging", timeout=300).stdout
     assert json.loads(out.strip().splitlines()[-1]) == ["ok", []]
+
+
+def test_end_of_cell_markers_are_cut_out_even_when_a_read_splits_one():
+    from alliance_fin.run.warm import _DRAINED, _cut_at_markers
+
+    assert _cut_at_markers(b"a\nb") == ([], b"a\nb", b"")
+    assert _cut_at_markers(b"a" + _DRAINED + b"b" + _DRAINED) == ([b"a", b"b"], b"", b"")
+    head, tail = _DRAINED[:5], _DRAINED[5:]
+    assert _cut_at_markers(b"out" + head) == ([], b"out", head)  # kept for the next read
+    assert _cut_at_markers(head + tail + b"next") == ([b""], b"next", b"")
+    assert _cut_at_markers(b"ends with \x00") == ([], b"ends with ", b"\x00")
