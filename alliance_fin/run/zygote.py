@@ -37,7 +37,7 @@ import sys
 import traceback
 from typing import Any
 
-__all__ = ["INLINE_BACKEND", "PRELOAD", "PROCESS_NAME", "kill_group", "main"]
+__all__ = ["INLINE_BACKEND", "PRELOAD", "PROCESS_NAME", "kill_group", "main", "readable"]
 
 #: Modules imported once in the zygote: what a report notebook imports, then what running a
 #: job imports (papermill, nbclient, the in-process kernel, the HTML exporter), found by diffing
@@ -282,11 +282,7 @@ class _Server:
             watch: list[Any] = [self.listener, *self.buffers]
             if control_fd is not None:
                 watch.append(control_fd)
-            try:
-                ready, _, _ = select.select(watch, [], [], 0.05)
-            except InterruptedError:
-                ready = []
-            for item in ready:
+            for item in readable(watch, 0.05):
                 if item is self.listener:
                     conn, _ = self.listener.accept()
                     self.buffers[conn] = b""
@@ -308,6 +304,25 @@ class _Server:
                 pass
         for conn in list(self.buffers):
             conn.close()
+
+
+def readable(items: list[Any], timeout: float | None) -> list[Any]:
+    """Those of ``items`` (sockets or descriptors) ready to read within ``timeout`` seconds.
+
+    ``select.poll``, not ``select.select``: no limit on descriptor numbers (``FD_SETSIZE``),
+    which a process with many files open would pass.
+    """
+    poller = select.poll()
+    by_fd = {}
+    for item in items:
+        fd = item if isinstance(item, int) else item.fileno()
+        by_fd[fd] = item
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+    try:
+        events = poller.poll(None if timeout is None else int(timeout * 1000))
+    except InterruptedError:
+        return []
+    return [by_fd[fd] for fd, _ in events]  # POLLHUP / POLLERR too: the read then finds the end
 
 
 def kill_group(pid: int) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import signal
 import socket
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from alliance_fin.run.zygote import kill_group  # standard library only, as this module
+from alliance_fin.run.zygote import kill_group, readable  # standard library only, as this module
 
 __all__ = ["Zygote", "ZygoteChild"]
 
@@ -50,8 +49,7 @@ class ZygoteChild:
                 if "exit" in message:
                     self._finish(int(message["exit"]))
                 continue
-            ready, _, _ = select.select([self.conn], [], [], timeout)
-            if not ready:
+            if not readable([self.conn], timeout):
                 return
             try:
                 chunk = self.conn.recv(4096)

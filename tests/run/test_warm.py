@@ -430,3 +430,27 @@ def test_end_of_cell_markers_are_cut_out_even_when_a_read_splits_one():
     assert _cut_at_markers(b"out" + head) == ([], b"out", head)  # kept for the next read
     assert _cut_at_markers(head + tail + b"next") == ([b""], b"next", b"")
     assert _cut_at_markers(b"ends with \x00") == ([], b"ends with ", b"\x00")
+
+
+def test_readable_takes_descriptors_past_fd_setsize():
+    """select.select refuses a descriptor number of 1024 or more; the zygote's loops must not."""
+    import resource
+    import socket
+
+    from alliance_fin.run.zygote import readable
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    number = 2050 if hard == resource.RLIM_INFINITY else min(2050, hard - 1)
+    if number < 1024:
+        pytest.skip(f"this machine allows {hard} descriptors a process: none is past FD_SETSIZE")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, number + 1), hard))
+    a, b = socket.socketpair()
+    try:
+        high = socket.socket(fileno=os.dup2(a.fileno(), number))
+        assert readable([high, b.fileno()], 0.05) == []
+        b.sendall(b"x")
+        assert readable([high, b.fileno()], 1.0) == [high]
+        high.close()
+    finally:
+        a.close(), b.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
