@@ -23,7 +23,10 @@ What a kernel process gave for free is done here:
 
 Registered with papermill as ``"warm"`` (on import of this module, and through the
 ``papermill.engine`` entry point, see :mod:`alliance_fin.run.warm_engine`): ``papermill --engine
-warm`` executes in papermill's own process.
+warm`` executes in papermill's own process. Where that process cannot host the in-process kernel
+(:func:`why_not_in_process`: a Jupyter kernel's own process, a thread running an event loop, a
+timeout outside the main thread), the engine says why on papermill's logger and executes with
+papermill's nbclient engine, in a kernel process, instead.
 """
 
 from __future__ import annotations
@@ -46,9 +49,11 @@ from papermill.engines import NBClientEngine, papermill_engines
 
 from alliance_fin.run.execute import PAPERMILL_TAGS
 from alliance_fin.run.warm_engine import WarmEngine, check_kernel
-from alliance_fin.run.zygote import INLINE_BACKEND
+from alliance_fin.run.zygote import INLINE_BACKEND, import_kernel_without_debugger
 
-__all__ = ["CellTimeoutInterrupt", "InProcessEngine", "InProcessNotebookClient", "WarmEngine"]
+__all__ = ["CellTimeoutInterrupt", "InProcessEngine", "InProcessNotebookClient", "WarmEngine", "why_not_in_process"]
+
+logger = logging.getLogger("papermill")
 
 
 
@@ -179,6 +184,58 @@ def _kernel_class(capture_fd_output: bool) -> type:
     return _Kernel
 
 
+def _end_iopub_housekeeping(iopub: Any) -> None:
+    """Cancel the iopub thread's event-pipe collector and let it end, before the thread stops.
+
+    ipykernel's ``IOPubThread.stop`` cancels that task without running the loop again, so at
+    exit asyncio prints "Task was destroyed but it is pending!" for it.
+    """
+    import threading
+
+    task = getattr(iopub, "_event_pipe_gc_task", None)
+    if task is None or iopub.thread is None or not iopub.thread.is_alive():
+        return
+    ended = threading.Event()
+
+    async def _cancel() -> None:
+        task.cancel()
+        try:
+            await task
+        except BaseException:  # CancelledError, as asked
+            pass
+        finally:
+            ended.set()
+
+    iopub.io_loop.add_callback(_cancel)
+    ended.wait(5)
+
+
+def why_not_in_process(execution_timeout: float | None) -> str | None:
+    """Why the in-process engine cannot execute a notebook from here, or None when it can.
+
+    * another IPython shell runs in this process (papermill called from a Jupyter kernel): the
+      in-process kernel's shell would be a second one, which IPython refuses;
+    * this thread runs an event loop (papermill called from async code, or from a cell): the
+      kernel's requests are run on a loop of their own, in this thread;
+    * a timeout, outside the main thread: it is enforced with ``SIGALRM``, which only the main
+      thread receives.
+    """
+    import threading
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if InteractiveShell.initialized():
+        return f"this process already runs an IPython shell ({type(InteractiveShell.instance()).__name__})"
+    try:
+        asyncio.get_running_loop()
+        return "this thread runs an asyncio event loop"
+    except RuntimeError:
+        pass
+    if execution_timeout and threading.current_thread() is not threading.main_thread():
+        return "execution_timeout is enforced with SIGALRM, which only the main thread receives"
+    return None
+
+
 class _Errors(logging.Handler):
     """Collects what the kernel logs while it handles a request (it logs, not raises, its own failures)."""
 
@@ -203,11 +260,14 @@ class InProcessNotebookClient(PapermillNotebookClient):
 
     def execute(self, **kwargs: Any) -> NotebookNode:
         """Execute every cell in a new in-process kernel; set ``language_info``; return the notebook."""
+        import_kernel_without_debugger()
         from ipykernel.inprocess.ipkernel import InProcessInteractiveShell
         from ipykernel.inprocess.manager import InProcessKernelManager
 
         self.reset_execution_trackers()
-        os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # what IPKernelApp does before any figure
+        backend_set = "MPLBACKEND" not in os.environ
+        if backend_set:  # what IPKernelApp does before any figure; taken back afterwards
+            os.environ["MPLBACKEND"] = INLINE_BACKEND
         self.km = InProcessKernelManager()
         kernel_class = _kernel_class(self.capture_fd_output)
         self.km.kernel = kernel_class(parent=self.km, session=self.km.session)  # as km.start_kernel()
@@ -225,9 +285,12 @@ class InProcessNotebookClient(PapermillNotebookClient):
             self.set_widgets_metadata()
         finally:
             self.kc.stop_channels()
+            _end_iopub_housekeeping(self.km.kernel.iopub_thread)
             self.km.shutdown_kernel()
             self._loop.close()
             InProcessInteractiveShell.clear_instance()  # a next notebook in this process gets a new shell
+            if backend_set:
+                os.environ.pop("MPLBACKEND", None)
         return self.nb
 
     def _request(self, msg_type: str, content: dict[str, Any],
@@ -367,9 +430,15 @@ class InProcessEngine(NBClientEngine):
                                  execution_timeout: float | None = None, cell_marker: str | None = None,
                                  **kwargs: Any) -> NotebookNode:
         """Execute ``nb_man``'s notebook here; ``cell_marker``: a file to name each code cell in as it starts."""
+        check_kernel(kernel_name)
+        reason = why_not_in_process(execution_timeout)
+        if reason:  # papermill's own engine can: a kernel process, as the kernel engine
+            logger.warning("warm engine: %s; executing in a new kernel (papermill's nbclient engine) instead", reason)
+            return NBClientEngine.execute_managed_notebook(
+                nb_man, kernel_name, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
+                start_timeout=start_timeout, execution_timeout=execution_timeout, **kwargs)
         for name in ("input_path", "timeout", "startup_timeout", "kernel_manager_class"):
             kwargs.pop(name, None)  # as NBClientEngine; no kernel manager: the kernel is in-process
-        check_kernel(kernel_name)
         client = InProcessNotebookClient(
             nb_man, timeout=execution_timeout, kernel_name=kernel_name, log_output=log_output,
             stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)

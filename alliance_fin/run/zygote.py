@@ -101,15 +101,15 @@ def _die_with_parent(sig: int = signal.SIGKILL) -> None:
         pass
 
 
-def preload() -> None:
-    """Import :data:`PRELOAD` and the reports' modules, with the inline matplotlib backend selected."""
+def import_kernel_without_debugger() -> None:
+    """Import ipykernel's debugger module with debugpy hidden, once.
+
+    An in-process kernel has no debug socket, so ipykernel's debugger can never be used; debugpy
+    costs 0.4 s of imports and prints a warning about frozen modules. Its import fails while
+    ipykernel looks for it; then that is forgotten, so a notebook that imports debugpy gets it.
+    """
     import importlib
 
-    if not os.environ.get("MPLBACKEND"):  # what IPKernelApp.init_gui_pylab does, before any import
-        os.environ["MPLBACKEND"] = INLINE_BACKEND
-    # An in-process kernel has no debug socket, so ipykernel's debugger (debugpy: 0.4 s of imports
-    # on the critical path) can never be used: make its import fail while ipykernel looks for it,
-    # then forget that, so a report that imports debugpy itself gets it.
     blocked = "debugpy" not in sys.modules
     if blocked:
         sys.modules["debugpy"] = None  # type: ignore[assignment]
@@ -120,6 +120,15 @@ def preload() -> None:
     finally:
         if blocked:
             del sys.modules["debugpy"]
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` and the reports' modules, with the inline matplotlib backend selected."""
+    import importlib
+
+    if not os.environ.get("MPLBACKEND"):  # what IPKernelApp.init_gui_pylab does, before any import
+        os.environ["MPLBACKEND"] = INLINE_BACKEND
+    import_kernel_without_debugger()
     from alliance_fin.registry import REPORT_SPECS
 
     # and every report's builder and workbook writer, so a report added to the registry is preloaded too

@@ -372,6 +372,70 @@ def test_papermill_cli_runs_the_warm_engine_in_its_own_process(tmp_path):
     assert (tmp_path / "ok.headline.json").is_file()
 
 
+_API_SCRIPT = """\
+import asyncio, os, sys, threading
+import nbformat, papermill as pm
+nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+cell = nbformat.v4.new_code_cell("x = 1")
+cell.metadata["tags"] = ["parameters"]
+nb.cells = [cell, nbformat.v4.new_code_cell("print(x * 2)")]
+nbformat.write(nb, "in.ipynb")
+
+def run(case):
+    out = pm.execute_notebook("in.ipynb", case + ".ipynb", parameters={"x": 21}, engine_name="warm",
+                              progress_bar=False, execution_timeout=30)
+    print(case, out.cells[-1].outputs[0]["text"].strip(), "MPLBACKEND" in os.environ, flush=True)
+
+run("main")
+thread = threading.Thread(target=run, args=("thread",))
+thread.start()
+thread.join()
+
+async def from_async_code():
+    run("loop")
+
+asyncio.run(from_async_code())
+"""
+
+
+def test_through_papermill_api_anywhere_it_is_called(tmp_path):
+    """papermill's API with the warm engine: in the main thread it executes in-process and leaves
+    nothing behind (no MPLBACKEND, no asyncio or debugger noise); from another thread with a
+    timeout, or from async code, it says why not and executes in a kernel process instead."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    done = subprocess.run([sys.executable, "-c", _API_SCRIPT], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["main 42 False", "thread 42 False", "loop 42 False"]
+    assert "Task was destroyed" not in done.stderr and "debugger" not in done.stderr, done.stderr
+    assert "warm engine: execution_timeout is enforced with SIGALRM, which only the main thread receives" in done.stderr
+    assert "warm engine: this thread runs an asyncio event loop" in done.stderr
+    nb = nbformat.read(str(tmp_path / "main.ipynb"), as_version=4)
+    assert nb.metadata.papermill.parameters == {"x": 21}
+
+
+@pytest.mark.slow
+def test_through_papermill_api_from_a_jupyter_kernel(tmp_path):
+    """A notebook that calls papermill with the warm engine (the kernel has a shell of its own)."""
+    from nbclient import NotebookClient
+
+    _fixture(tmp_path, "inner", "print(factor_x * 2)")
+    inner = nbformat.read(str(tmp_path / "inner.ipynb"), as_version=4)
+    inner.cells[1].source = "factor_x = 1"
+    nbformat.write(inner, str(tmp_path / "inner.ipynb"))
+    outer = nbformat.v4.new_notebook(metadata=_OK.metadata)
+    outer.cells = [nbformat.v4.new_code_cell(
+        "import papermill as pm\n"
+        "nb = pm.execute_notebook('inner.ipynb', 'inner-out.ipynb', parameters={'factor_x': 21}, engine_name='warm',"
+        " progress_bar=False)\n"
+        "print(nb.cells[-1].outputs[0]['text'].strip())")]
+    NotebookClient(outer, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    texts = "".join(o.get("text", "") for o in outer.cells[0].outputs)
+    assert "42" in texts.splitlines(), outer.cells[0].outputs
+
+
 def test_the_warm_engine_stands_in_only_for_a_python_kernel(tmp_path, monkeypatch):
     import json as _json
 
