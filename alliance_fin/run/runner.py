@@ -197,7 +197,8 @@ def plan_run(
         Unknown reports, bad parameters, a bad ``--out``, ``--jobs`` or ``--timeout``.
     """
     specs = REPORT_SPECS if specs is None else specs
-    notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
+    # absolute: a report process works in its staging folder
+    notebooks_dir = (Path(notebooks_dir).expanduser() if notebooks_dir is not None else paths.NOTEBOOKS_DIR).resolve()
     problems: list[str] = []
     names = list(dict.fromkeys(reports)) if reports else ["all"]
     unknown = [r for r in names if r != "all" and r not in specs]

@@ -271,6 +271,14 @@ def test_each_cell_keeps_what_it_wrote_to_the_descriptors(tmp_path, monkeypatch,
         (f"out {n}\nraw {n}\n", f"err {n}\n") for n in range(ECHOES)]
 
 
+def test_a_relative_notebooks_folder_is_found_from_the_report_process(tmp_path, monkeypatch, notebooks):
+    """A report process works in its staging folder: the plan holds the notebook's absolute path."""
+    folder, specs = notebooks
+    monkeypatch.chdir(folder.parent)
+    result = _run(["ok"], tmp_path / "out", engine="warm", specs=specs, notebooks_dir=folder.name)
+    assert [r["status"] for r in result.results] == ["ok"], [r["error"] for r in result.results]
+
+
 @pytest.mark.slow
 def test_no_state_passes_between_reports(tmp_path, notebooks):
     """One zygote, one slot: the second report starts from a clean state (rcParams, figures, globals, cwd)."""
