@@ -11,6 +11,7 @@ the report's other files.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import subprocess
@@ -81,7 +82,28 @@ def _is_startup_error(exc: BaseException) -> bool:
     )
 
 
+class _RepeatsOurFailure(logging.Filter):
+    """Drops nbclient's own lines for a timed-out cell or a dead kernel ("Timeout waiting for
+    execute reply (2s).") from papermill's logger: they name no report, and the runner reports
+    each failure itself, with its report and cell."""
+
+    LINES = ("Timeout waiting for execute reply", "Kernel died while waiting for execute reply")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.LINES)
+
+
 def _execute(job: dict[str, Any], running: Path) -> None:
+    quiet = _RepeatsOurFailure()
+    papermill_log = logging.getLogger("papermill")
+    papermill_log.addFilter(quiet)
+    try:
+        _execute_notebook(job, running)
+    finally:
+        papermill_log.removeFilter(quiet)
+
+
+def _execute_notebook(job: dict[str, Any], running: Path) -> None:
     engine: dict[str, Any] = {"kernel_manager_class": IPCKernelManager}
     if job.get("engine", "kernel") == "warm":
         import alliance_fin.run.warm  # noqa: F401  (registers papermill's "warm" engine)

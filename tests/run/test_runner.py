@@ -237,6 +237,22 @@ def test_jobs_one_gives_same_outputs(bundle, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+def test_kernel_engine_timeout_is_said_once_with_its_report(tmp_path):
+    """nbclient's own "Timeout waiting for execute reply" names no report; the runner's line does.
+    (A process of its own: under pytest, log records go to pytest's handler, not to stderr.)"""
+    script = (
+        "import sys\n"
+        "from alliance_fin.run import runner\n"
+        "from alliance_fin.run.params import COMMON_PARAMS, ReportSpec\n"
+        "specs = {'hangs': ReportSpec('hangs', 'hangs', 'hangs.ipynb', COMMON_PARAMS)}\n"
+        f"runner.run_reports(['hangs'], specs=specs, notebooks_dir={str(FIXTURES)!r}, out={str(tmp_path / 'run')!r},\n"
+        "                   timeout=2, engine='kernel', stream=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "hangs: cell 3 timed out after 2 s" in done.stderr, done.stderr
+    assert "Timeout waiting for execute reply" not in done.stderr and "Kernel died" not in done.stderr, done.stderr
+
+
+@pytest.mark.slow
 def test_timeout_kills_nothing_left(tmp_path, kernel_tmp):
     start = time.monotonic()
     result = run(["hangs", "ok"], out=str(tmp_path / "run"), timeout=3, jobs=2)
