@@ -184,6 +184,26 @@ def _kernel_class(capture_fd_output: bool) -> type:
     return _Kernel
 
 
+def _release_namespace(shell: Any) -> None:
+    """Let go of what the notebook made, as a kernel's exit does before papermill returns.
+
+    The notebook's namespace, its output history and the last traceback are cleared and garbage
+    collected, so a file a notebook left open (``zipfile.ZipFile(open(path, "wb"), "w")``) is
+    closed and flushed before the runner checks the outputs, as it is with a kernel process;
+    papermill's own process gets its memory back.
+    """
+    import gc
+
+    try:
+        shell.reset(new_session=False)
+    except Exception:  # a namespace whose objects fail to go: the outputs check says what is missing
+        logger.debug("warm engine: clearing the notebook's namespace failed", exc_info=True)
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            setattr(sys, name, None)
+    gc.collect()
+
+
 def _end_iopub_housekeeping(iopub: Any) -> None:
     """Cancel the iopub thread's event-pipe collector and let it end, before the thread stops.
 
@@ -284,6 +304,7 @@ class InProcessNotebookClient(PapermillNotebookClient):
             self.nb.metadata["language_info"] = info["content"]["language_info"]  # type: ignore[index]
             self.set_widgets_metadata()
         finally:
+            _release_namespace(self.km.kernel.shell)
             self.kc.stop_channels()
             _end_iopub_housekeeping(self.km.kernel.iopub_thread)
             self.km.shutdown_kernel()

@@ -83,12 +83,17 @@ def notebooks(tmp_path_factory) -> tuple[Path, dict[str, ReportSpec]]:
              "\ntime.sleep(1)", _WRITE.format(name="prints"))
     _fixture(folder, "echoes", *(f"import os\n_ = os.system('echo out {n}; echo err {n} >&2')\n_ = os.write(1, b'raw {n}\\n')"
                                  for n in range(ECHOES)), _WRITE.format(name="echoes"))
+    # leaves its files open, unflushed: a kernel's exit closes them before the outputs are checked
+    _fixture(folder, "unclosed", _WRITE.format(name="unclosed").replace(
+        'with zipfile.ZipFile(out / "unclosed.xlsx", "w") as zf:', 'zf = zipfile.ZipFile(open(out / "unclosed.xlsx", "wb"), "w")\nif True:')
+        .replace('(out / "unclosed.headline.json").write_text(json.dumps({"value": 1}))',
+                 'kept = open(out / "unclosed.headline.json", "w")\nkept.write(json.dumps({"value": 1}))'))
     _fixture(folder, "spawns", "import subprocess\nsubprocess.Popen(['sleep', '4321'])", _WRITE.format(name="spawns"))
     _fixture(folder, "leaks", _LEAK, _WRITE.format(name="leaks"))
     specs = {name: ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ()) for name in
              ("fails", "hangs", "aborts", "swallows", "alarms", "stuck")}
     specs["ok"] = ReportSpec("ok", "OK fixture", "ok.ipynb", COMMON_PARAMS + _ok_params(), ("value", "flag"))
-    for name in ("leaks", "awaits", "prints", "echoes", "spawns"):
+    for name in ("leaks", "awaits", "prints", "echoes", "unclosed", "spawns"):
         specs[name] = ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ("value",))
     return folder, specs
 
@@ -277,6 +282,17 @@ def test_a_relative_notebooks_folder_is_found_from_the_report_process(tmp_path, 
     monkeypatch.chdir(folder.parent)
     result = _run(["ok"], tmp_path / "out", engine="warm", specs=specs, notebooks_dir=folder.name)
     assert [r["status"] for r in result.results] == ["ok"], [r["error"] for r in result.results]
+
+
+@pytest.mark.slow
+def test_files_a_notebook_left_open_are_closed_before_its_outputs_are_checked(tmp_path, notebooks):
+    """As a kernel's exit closes them: the workbook and headline a notebook never closed are whole."""
+    folder, specs = notebooks
+    copies = _run_both(["unclosed"], tmp_path, specs=specs, notebooks_dir=folder)
+    for engine, copy in copies.items():
+        manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["reports"]["unclosed"]["status"] == "ok", (engine, manifest["reports"]["unclosed"])
+        assert manifest["reports"]["unclosed"]["headline"] == {"value": 1}, engine
 
 
 @pytest.mark.slow
