@@ -118,8 +118,6 @@ def _cmd_list(_: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from alliance_fin.run.runner import run_cli
-
     if args.jobs is not None and args.jobs < 1:
         raise InputError(f"--jobs {args.jobs}: must be a whole number >= 1")
     if args.timeout is not None and args.timeout <= 0:
@@ -131,9 +129,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise InputError("; ".join(f"unknown report {r}{_did_you_mean(r, [*REPORT_NAMES, 'all'])}"
                                    for r in unknown) + f"; choose from {', '.join(REPORT_NAMES)} or all")
+    zygote = None
+    if args.engine == "warm" and not args.scheduler:  # first: its imports are the run's critical path
+        from alliance_fin.run.zygote_client import Zygote
+
+        zygote = Zygote()
+    try:
+        from alliance_fin.run.runner import run_cli
+    except BaseException:
+        if zygote is not None:
+            zygote.close()
+        raise
     return run_cli(reports, data=args.data, params_file=args.params, overrides=args.overrides,
                    out=args.out, jobs=args.jobs, force=args.force, timeout=args.timeout,
-                   scheduler=args.scheduler, engine=args.engine)
+                   scheduler=args.scheduler, engine=args.engine, zygote=zygote)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:

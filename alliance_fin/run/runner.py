@@ -364,8 +364,13 @@ def run_cli(
     timeout: float | None,
     scheduler: str | None = None,
     engine: str = "warm",
+    zygote: Any = None,
 ) -> int:
     """Entry point of ``alliance-fin run``: progress on stderr, summary on stdout.
+
+    ``zygote``: a :class:`~alliance_fin.run.zygote_client.Zygote` the caller started (the CLI
+    starts it before importing this module); it belongs to the run from then on. Without one,
+    the warm engine starts its own here.
 
     Returns
     -------
@@ -378,8 +383,7 @@ def run_cli(
         Refusals (exit 2 in the CLI), an unreachable ``scheduler`` or workers that differ from
         this client included; nothing has been written.
     """
-    zygote = None
-    if engine == "warm" and not scheduler:  # its imports overlap the checks; it writes nothing
+    if zygote is None and engine == "warm" and not scheduler:  # its imports overlap the checks; it writes nothing
         from alliance_fin.run.zygote_client import Zygote
 
         zygote = Zygote()
