@@ -37,6 +37,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from queue import Empty
 from typing import Any
@@ -85,14 +86,17 @@ def _fd_stream_class() -> type:
     watcher also decodes incrementally, so a character cut between two reads stays whole.
     """
     import codecs
-    import threading
 
     from ipykernel.iostream import PIPE_BUFFER_SIZE, OutStream
 
     class _FdOutStream(OutStream):
         def _setup_stream_redirects(self, name: str) -> None:
-            self._drained = threading.Event()
+            self._marks = threading.Condition()
+            self._sent = self._seen = 0
             super()._setup_stream_redirects(name)
+            # the pipe itself, whatever a cell later does to descriptor 1 or 2 (closes it,
+            # points it at a file, merges 2 into 1): markers go nowhere else
+            self._marker_fd = os.dup(self._original_stdstream_fd)
 
         def _forward(self, data: bytes, decoder: Any) -> None:
             if data:
@@ -114,18 +118,42 @@ def _fd_stream_class() -> type:
                     drained, ready, pending = _cut_at_markers(pending + data)
                     for part in drained:
                         self._forward(part, decoder)
-                        self._drained.set()
+                        with self._marks:
+                            self._seen += 1
+                            self._marks.notify_all()
                     self._forward(ready, decoder)
             except Exception:
                 self._exc = sys.exc_info()
 
-        def drain(self, timeout: float = 5.0) -> None:
-            """Return once everything written to the descriptor so far is in this stream."""
-            if not self._should_watch or getattr(self, "_fid", None) is None:
-                return
-            self._drained.clear()
-            os.write(self._original_stdstream_fd, _DRAINED)
-            self._drained.wait(timeout)
+        def drain(self, timeout: float = 5.0) -> bool:
+            """Return once everything written to the descriptor so far is in this stream.
+
+            Markers are counted, so one left in the pipe by a drain that timed out does not end
+            the next one early. False when the output could not be drained (the watcher ended,
+            or ``timeout`` passed).
+            """
+            thread = getattr(self, "watch_fd_thread", None)
+            if getattr(self, "_marker_fd", None) is None or thread is None or not thread.is_alive():
+                return False
+            with self._marks:
+                self._sent += 1
+                target = self._sent
+            try:
+                os.write(self._marker_fd, _DRAINED)
+            except OSError:
+                return False
+            with self._marks:
+                done = self._marks.wait_for(lambda: self._seen >= target, timeout)
+            if not done:
+                logger.warning("warm engine: output written to the %s descriptor was not all forwarded in %g s",
+                               self.name, timeout)
+            return done
+
+        def close(self) -> None:
+            fd, self._marker_fd = getattr(self, "_marker_fd", None), None
+            if fd is not None:
+                os.close(fd)
+            super().close()
 
     return _FdOutStream
 
@@ -210,8 +238,6 @@ def _end_iopub_housekeeping(iopub: Any) -> None:
     ipykernel's ``IOPubThread.stop`` cancels that task without running the loop again, so at
     exit asyncio prints "Task was destroyed but it is pending!" for it.
     """
-    import threading
-
     task = getattr(iopub, "_event_pipe_gc_task", None)
     if task is None or iopub.thread is None or not iopub.thread.is_alive():
         return
@@ -230,6 +256,11 @@ def _end_iopub_housekeeping(iopub: Any) -> None:
     ended.wait(5)
 
 
+#: Held while a notebook executes in-process: one shell a process, so a second notebook started
+#: meanwhile (another thread) executes in a kernel process instead.
+_IN_PROCESS = threading.Lock()
+
+
 def why_not_in_process(execution_timeout: float | None) -> str | None:
     """Why the in-process engine cannot execute a notebook from here, or None when it can.
 
@@ -239,9 +270,10 @@ def why_not_in_process(execution_timeout: float | None) -> str | None:
       kernel's requests are run on a loop of their own, in this thread;
     * a timeout, outside the main thread: it is enforced with ``SIGALRM``, which only the main
       thread receives.
-    """
-    import threading
 
+    (A notebook already executing in-process in another thread is found by the caller, under a
+    lock, :data:`_IN_PROCESS`.)
+    """
     from IPython.core.interactiveshell import InteractiveShell
 
     if InteractiveShell.initialized():
@@ -285,6 +317,7 @@ class InProcessNotebookClient(PapermillNotebookClient):
         from ipykernel.inprocess.manager import InProcessKernelManager
 
         self.reset_execution_trackers()
+        main_module = sys.modules.get("__main__")  # IPython's shell puts its own in its place
         backend_set = "MPLBACKEND" not in os.environ
         if backend_set:  # what IPKernelApp does before any figure; taken back afterwards
             os.environ["MPLBACKEND"] = INLINE_BACKEND
@@ -312,6 +345,8 @@ class InProcessNotebookClient(PapermillNotebookClient):
             InProcessInteractiveShell.clear_instance()  # a next notebook in this process gets a new shell
             if backend_set:
                 os.environ.pop("MPLBACKEND", None)
+            if main_module is not None:
+                sys.modules["__main__"] = main_module
         return self.nb
 
     def _request(self, msg_type: str, content: dict[str, Any],
@@ -452,19 +487,28 @@ class InProcessEngine(NBClientEngine):
                                  **kwargs: Any) -> NotebookNode:
         """Execute ``nb_man``'s notebook here; ``cell_marker``: a file to name each code cell in as it starts."""
         check_kernel(kernel_name)
-        reason = why_not_in_process(execution_timeout)
+        timeout = execution_timeout or kwargs.get("timeout")  # as NBClientEngine takes it
+        if _IN_PROCESS.acquire(blocking=False):
+            reason = why_not_in_process(timeout)
+            if reason:
+                _IN_PROCESS.release()
+        else:
+            reason = "another notebook is executing in-process in this process"
         if reason:  # papermill's own engine can: a kernel process, as the kernel engine
             logger.warning("warm engine: %s; executing in a new kernel (papermill's nbclient engine) instead", reason)
             return NBClientEngine.execute_managed_notebook(
                 nb_man, kernel_name, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
                 start_timeout=start_timeout, execution_timeout=execution_timeout, **kwargs)
-        for name in ("input_path", "timeout", "startup_timeout", "kernel_manager_class"):
-            kwargs.pop(name, None)  # as NBClientEngine; no kernel manager: the kernel is in-process
-        client = InProcessNotebookClient(
-            nb_man, timeout=execution_timeout, kernel_name=kernel_name, log_output=log_output,
-            stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)
-        client.cell_marker = cell_marker
-        return client.execute()
+        try:
+            for name in ("input_path", "timeout", "startup_timeout", "kernel_manager_class"):
+                kwargs.pop(name, None)  # as NBClientEngine; no kernel manager: the kernel is in-process
+            client = InProcessNotebookClient(
+                nb_man, timeout=timeout, kernel_name=kernel_name, log_output=log_output,
+                stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)
+            client.cell_marker = cell_marker
+            return client.execute()
+        finally:
+            _IN_PROCESS.release()
 
 
 papermill_engines.register("warm", WarmEngine)  # also an entry point, for `papermill --engine warm`

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import select
 import signal
@@ -328,7 +329,7 @@ def readable(items: list[Any], timeout: float | None) -> list[Any]:
         by_fd[fd] = item
         poller.register(fd, select.POLLIN | select.POLLPRI)
     try:
-        events = poller.poll(None if timeout is None else int(timeout * 1000))
+        events = poller.poll(None if timeout is None else max(0, math.ceil(timeout * 1000)))
     except InterruptedError:
         return []
     return [by_fd[fd] for fd, _ in events]  # POLLHUP / POLLERR too: the read then finds the end

@@ -83,9 +83,18 @@ def notebooks(tmp_path_factory) -> tuple[Path, dict[str, ReportSpec]]:
              "\ntime.sleep(1)", _WRITE.format(name="prints"))
     _fixture(folder, "echoes", *(f"import os\n_ = os.system('echo out {n}; echo err {n} >&2')\n_ = os.write(1, b'raw {n}\\n')"
                                  for n in range(ECHOES)), _WRITE.format(name="echoes"))
+    # does to descriptors 1 and 2 what a cell may: points 1 at a file, back, merges 2 into 1, closes 2
+    _fixture(folder, "descriptors",
+             "import os\nsaved = os.dup(1)\nlog = os.open(os.environ['AF_TEST_LOG'], os.O_WRONLY | os.O_CREAT)\n"
+             "os.dup2(log, 1)\n_ = os.system('echo into the file')",
+             "print('shown all the same')",
+             "os.dup2(saved, 1)\n_ = os.system('echo back on the pipe')",
+             "os.dup2(1, 2)\n_ = os.system('echo merged >&2')",
+             "os.close(2)\nprint('after closing 2')", _WRITE.format(name="descriptors"))
     # leaves its files open, unflushed: a kernel's exit closes them before the outputs are checked
     _fixture(folder, "unclosed", _WRITE.format(name="unclosed").replace(
-        'with zipfile.ZipFile(out / "unclosed.xlsx", "w") as zf:', 'zf = zipfile.ZipFile(open(out / "unclosed.xlsx", "wb"), "w")\nif True:')
+        'with zipfile.ZipFile(out / "unclosed.xlsx", "w") as zf:',
+        'zf = zipfile.ZipFile(open(out / "unclosed.xlsx", "wb"), "w")\nif True:')
         .replace('(out / "unclosed.headline.json").write_text(json.dumps({"value": 1}))',
                  'kept = open(out / "unclosed.headline.json", "w")\nkept.write(json.dumps({"value": 1}))'))
     _fixture(folder, "spawns", "import subprocess\nsubprocess.Popen(['sleep', '4321'])", _WRITE.format(name="spawns"))
@@ -93,7 +102,7 @@ def notebooks(tmp_path_factory) -> tuple[Path, dict[str, ReportSpec]]:
     specs = {name: ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ()) for name in
              ("fails", "hangs", "aborts", "swallows", "alarms", "stuck")}
     specs["ok"] = ReportSpec("ok", "OK fixture", "ok.ipynb", COMMON_PARAMS + _ok_params(), ("value", "flag"))
-    for name in ("leaks", "awaits", "prints", "echoes", "unclosed", "spawns"):
+    for name in ("leaks", "awaits", "prints", "echoes", "descriptors", "unclosed", "spawns"):
         specs[name] = ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ("value",))
     return folder, specs
 
@@ -285,6 +294,20 @@ def test_a_relative_notebooks_folder_is_found_from_the_report_process(tmp_path, 
 
 
 @pytest.mark.slow
+def test_cells_that_move_the_descriptors_keep_their_output(tmp_path, monkeypatch, notebooks):
+    """Draining writes its markers to the pipe itself, never to what descriptor 1 or 2 became."""
+    folder, specs = notebooks
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    monkeypatch.setenv("AF_TEST_LOG", str(tmp_path / "cell.log"))
+    result = _run(["descriptors"], tmp_path / "out", engine="warm", specs=specs, notebooks_dir=folder)
+    assert [r["status"] for r in result.results] == ["ok"], [r["error"] for r in result.results]
+    assert (tmp_path / "cell.log").read_bytes() == b"into the file\n"  # no marker in the cell's file
+    streams = ["".join(o["text"] for o in c["outputs"] if o.get("output_type") == "stream")
+               for c in _cells(tmp_path / "out" / "descriptors.ipynb")[3:8]]
+    assert streams == ["", "shown all the same\n", "back on the pipe\n", "merged\n", "after closing 2\n"]
+
+
+@pytest.mark.slow
 def test_files_a_notebook_left_open_are_closed_before_its_outputs_are_checked(tmp_path, notebooks):
     """As a kernel's exit closes them: the workbook and headline a notebook never closed are whole."""
     folder, specs = notebooks
@@ -397,7 +420,7 @@ def test_papermill_cli_runs_the_warm_engine_in_its_own_process(tmp_path):
 
 
 _API_SCRIPT = """\
-import asyncio, os, sys, threading
+import asyncio, os, sys, threading, time
 import nbformat, papermill as pm
 nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
 cell = nbformat.v4.new_code_cell("x = 1")
@@ -410,7 +433,9 @@ def run(case):
                               progress_bar=False, execution_timeout=30)
     print(case, out.cells[-1].outputs[0]["text"].strip(), "MPLBACKEND" in os.environ, flush=True)
 
+main = sys.modules["__main__"]
 run("main")
+print("__main__ kept", sys.modules["__main__"] is main, flush=True)
 thread = threading.Thread(target=run, args=("thread",))
 thread.start()
 thread.join()
@@ -419,20 +444,41 @@ async def from_async_code():
     run("loop")
 
 asyncio.run(from_async_code())
+
+slow = nbformat.v4.new_notebook(metadata=nb.metadata)
+slow.cells = [cell, nbformat.v4.new_code_cell("import time\\ntime.sleep(4)\\nprint(x * 2, type(get_ipython()).__name__)")]
+nbformat.write(slow, "slow.ipynb")
+texts = {}
+
+def at_once(x):
+    out = pm.execute_notebook("slow.ipynb", f"at-once-{x}.ipynb", parameters={"x": x}, engine_name="warm",
+                              progress_bar=False)
+    texts[x] = "".join(o["text"] for o in out.cells[-1].outputs if o.get("name") == "stdout").strip()
+
+first = threading.Thread(target=at_once, args=(1,))
+second = threading.Thread(target=at_once, args=(2,))
+first.start()
+time.sleep(1)
+second.start()
+first.join()
+second.join()
+print("at once", texts[1], texts[2], flush=True)
 """
 
 
 def test_through_papermill_api_anywhere_it_is_called(tmp_path):
     """papermill's API with the warm engine: in the main thread it executes in-process and leaves
-    nothing behind (no MPLBACKEND, no asyncio or debugger noise); from another thread with a
-    timeout, or from async code, it says why not and executes in a kernel process instead."""
+    nothing behind (no MPLBACKEND, the caller's __main__, no asyncio or debugger noise); from
+    another thread with a timeout, from async code, or while another thread's notebook executes
+    in-process, it says why not and executes in a kernel process instead."""
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     done = subprocess.run([sys.executable, "-c", _API_SCRIPT], capture_output=True, text=True, cwd=tmp_path,
                           timeout=300, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["main 42 False", "thread 42 False", "loop 42 False"]
+    assert done.stdout.splitlines() == ["main 42 False", "__main__ kept True", "thread 42 False", "loop 42 False",
+                                        "at once 2 InProcessInteractiveShell 4 ZMQInteractiveShell"]
     assert "Task was destroyed" not in done.stderr and "debugger" not in done.stderr, done.stderr
     assert "warm engine: execution_timeout is enforced with SIGALRM, which only the main thread receives" in done.stderr
     assert "warm engine: this thread runs an asyncio event loop" in done.stderr
@@ -533,12 +579,16 @@ def test_readable_takes_descriptors_past_fd_setsize():
         pytest.skip(f"this machine allows {hard} descriptors a process: none is past FD_SETSIZE")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, number + 1), hard))
     a, b = socket.socketpair()
+    high = socket.socket(fileno=os.dup2(a.fileno(), number))
     try:
-        high = socket.socket(fileno=os.dup2(a.fileno(), number))
         assert readable([high, b.fileno()], 0.05) == []
+        assert readable([high], 0.0001) == []  # under a millisecond: a poll, not a wait forever
         b.sendall(b"x")
         assert readable([high, b.fileno()], 1.0) == [high]
-        high.close()
+        assert high.recv(1) == b"x"
+        b.close()  # the peer hangs up: readable, and the read finds the end
+        assert readable([high], 1.0) == [high] and high.recv(1) == b""
     finally:
-        a.close(), b.close()
+        for sock in (high, a, b):
+            sock.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
