@@ -556,14 +556,14 @@ def test_a_report_process_imports_nothing_the_zygote_did_not(tmp_path):
 
 
 def test_end_of_cell_markers_are_cut_out_even_when_a_read_splits_one():
-    from alliance_fin.run.warm import _DRAINED, _cut_at_markers
+    from alliance_fin.run.warm_kernel import DRAINED, cut_at_markers
 
-    assert _cut_at_markers(b"a\nb") == ([], b"a\nb", b"")
-    assert _cut_at_markers(b"a" + _DRAINED + b"b" + _DRAINED) == ([b"a", b"b"], b"", b"")
-    head, tail = _DRAINED[:5], _DRAINED[5:]
-    assert _cut_at_markers(b"out" + head) == ([], b"out", head)  # kept for the next read
-    assert _cut_at_markers(head + tail + b"next") == ([b""], b"next", b"")
-    assert _cut_at_markers(b"ends with \x00") == ([], b"ends with ", b"\x00")
+    assert cut_at_markers(b"a\nb") == ([], b"a\nb", b"")
+    assert cut_at_markers(b"a" + DRAINED + b"b" + DRAINED) == ([b"a", b"b"], b"", b"")
+    head, tail = DRAINED[:5], DRAINED[5:]
+    assert cut_at_markers(b"out" + head) == ([], b"out", head)  # kept for the next read
+    assert cut_at_markers(head + tail + b"next") == ([b""], b"next", b"")
+    assert cut_at_markers(b"ends with \x00") == ([], b"ends with ", b"\x00")
 
 
 def test_readable_takes_descriptors_past_fd_setsize():
