@@ -32,6 +32,33 @@ WIDE_TABLES_JS = """
 """
 
 
+#: Words of body cells (``td``) that a printed table cut across lines: each run of characters
+#: between spaces and hyphens (a cell may wrap after a hyphen) must sit on one line; URLs, which
+#: no column is wide enough for, may break anywhere. ``words``: how many were measured.
+BROKEN_WORDS_JS = r"""
+(() => { const broken = []; let words = 0;
+  for (const td of document.querySelectorAll('table td')) {
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const tokens = /\S+/g; let token;
+      while ((token = tokens.exec(node.data)) !== null) {
+        if (/^https?:/.test(token[0])) continue;
+        const parts = /[^-]+/g; let part;
+        while ((part = parts.exec(token[0])) !== null) {
+          words++;
+          const range = document.createRange();
+          range.setStart(node, token.index + part.index);
+          range.setEnd(node, token.index + part.index + part[0].length);
+          const lines = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
+          if (lines.size > 1) broken.push(part[0]);
+        }
+      }
+    }
+  }
+  return {words: words, broken: broken}; })()
+"""
+
+
 def chromium() -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if exe is None:

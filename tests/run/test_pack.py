@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from chromium import WIDE_TABLES_JS, evaluate_in_print_layout, print_to_pdf  # tests/chromium.py
+from chromium import BROKEN_WORDS_JS, WIDE_TABLES_JS, evaluate_in_print_layout, print_to_pdf  # tests/chromium.py
 from pypdf import PdfReader
 
 from alliance_fin.cli import main
@@ -204,6 +204,16 @@ def test_a_report_printed_to_pdf_keeps_every_table_whole(bundle, tmp_path, repor
         bare = _without_print_rules(page, tmp_path / "bare.html")
         checked_bare, missing_bare = _cut_cells(bare, print_to_pdf(bare, tmp_path / "bare.pdf"))
         assert checked_bare == checked and len(missing_bare) >= 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("report", REPORTS)
+def test_printed_tables_never_cut_a_figure_or_a_word(bundle, report):
+    """Laid out as printed, no figure or word of a table's body is split across lines (before
+    the print rules kept words whole, 171-861 were in each report: "-489.6" as "-489." / "6")."""
+    found = evaluate_in_print_layout(bundle / f"{report}.html", BROKEN_WORDS_JS)
+    assert found["words"] > 500, found["words"]
+    assert found["broken"] == [], found["broken"][:20]
 
 
 @pytest.mark.slow
