@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import gc
 import json
-import math
 import os
-import select
 import signal
 import socket
 import sys
@@ -214,7 +212,7 @@ def _run_job(request: dict[str, Any], zygote_pid: int) -> None:
 
 
 class _Server:
-    """The zygote's select loop: accept requests, fork children, report and reap them."""
+    """The zygote's wait loop: accept requests, fork children, report and reap them."""
 
     def __init__(self, listener: socket.socket) -> None:
         self.listener = listener
@@ -319,20 +317,12 @@ class _Server:
 def readable(items: list[Any], timeout: float | None) -> list[Any]:
     """Those of ``items`` (sockets or descriptors) ready to read within ``timeout`` seconds.
 
-    ``select.poll``, not ``select.select``: no limit on descriptor numbers (``FD_SETSIZE``),
-    which a process with many files open would pass.
+    The standard library's ``multiprocessing.connection.wait`` (a poll, no ``FD_SETSIZE`` limit
+    as ``select.select`` has), imported when first waited on: not before the zygote starts.
     """
-    poller = select.poll()
-    by_fd = {}
-    for item in items:
-        fd = item if isinstance(item, int) else item.fileno()
-        by_fd[fd] = item
-        poller.register(fd, select.POLLIN | select.POLLPRI)
-    try:
-        events = poller.poll(None if timeout is None else max(0, math.ceil(timeout * 1000)))
-    except InterruptedError:
-        return []
-    return [by_fd[fd] for fd, _ in events]  # POLLHUP / POLLERR too: the read then finds the end
+    from multiprocessing.connection import wait
+
+    return wait(items, timeout)
 
 
 def kill_group(pid: int) -> None:
