@@ -129,11 +129,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise InputError("; ".join(f"unknown report {r}{_did_you_mean(r, [*REPORT_NAMES, 'all'])}"
                                    for r in unknown) + f"; choose from {', '.join(REPORT_NAMES)} or all")
-    zygote = None
-    if args.engine == "warm" and not args.scheduler:  # first: its imports are the run's critical path
-        from alliance_fin.run.zygote_client import Zygote
+    from alliance_fin.run.zygote_client import start_for
 
-        zygote = Zygote()
+    zygote = start_for(args.engine, args.scheduler)  # first: its imports are the run's critical path
     try:
         from alliance_fin.run.runner import run_cli
     except BaseException:

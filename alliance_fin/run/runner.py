@@ -383,10 +383,10 @@ def run_cli(
         Refusals (exit 2 in the CLI), an unreachable ``scheduler`` or workers that differ from
         this client included; nothing has been written.
     """
-    if zygote is None and engine == "warm" and not scheduler:  # its imports overlap the checks; it writes nothing
-        from alliance_fin.run.zygote_client import Zygote
+    if zygote is None:
+        from alliance_fin.run.zygote_client import start_for
 
-        zygote = Zygote()
+        zygote = start_for(engine, scheduler)
     executor: Executor | None = None
     try:
         plan = plan_run(reports, data=data, params_file=params_file, overrides=overrides, out=out,

@@ -287,11 +287,9 @@ def run_sweep(grid: str | Path, *, data: str | None = None, out: str | None = No
     ParameterError, InputError
         A refused grid, scenario or ``--scheduler``: nothing was written.
     """
-    zygote = None
-    if engine == "warm" and not scheduler:  # its imports overlap planning; it writes nothing
-        from alliance_fin.run.zygote_client import Zygote
+    from alliance_fin.run.zygote_client import start_for
 
-        zygote = Zygote()
+    zygote = start_for(engine, scheduler)  # its imports overlap planning
     try:
         folder, plans = plan_sweep(grid, data=data, out=out, force=force, timeout=timeout, specs=specs,
                                    notebooks_dir=notebooks_dir)

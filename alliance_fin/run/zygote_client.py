@@ -20,7 +20,7 @@ from typing import Any
 
 from alliance_fin.run.zygote import kill_group, readable  # standard library only, as this module
 
-__all__ = ["Zygote", "ZygoteChild"]
+__all__ = ["Zygote", "ZygoteChild", "start_for"]
 
 _CONNECT_TIMEOUT_S = 120.0  # the zygote may still be importing (a few seconds on a busy machine)
 
@@ -181,3 +181,9 @@ class Zygote:
                 self.proc.wait()
         if self._own:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_for(engine: str, scheduler: str | None) -> Zygote | None:
+    """A zygote started now when ``engine`` is ``"warm"`` on the built-in pool (no ``scheduler``),
+    so its imports overlap the caller's checks; else None. It writes nothing but its own folder."""
+    return Zygote() if engine == "warm" and not scheduler else None
