@@ -117,6 +117,31 @@ def fd_stream_class() -> type:
     return _FdOutStream
 
 
+@functools.cache
+def _plain_stream_class() -> type:
+    """ipykernel's ``OutStream`` without ``watchfd``, whose ``fileno()`` is this process's own descriptor.
+
+    A kernel's streams have a descriptor (``faulthandler.enable()``, ``subprocess.run(...,
+    stdout=sys.stdout)`` use it); without ``watchfd`` ``OutStream.fileno`` raises. What is
+    written to it goes where ``os.system`` output goes in this process.
+    """
+    import io
+
+    from ipykernel.iostream import OutStream
+
+    class _PlainOutStream(OutStream):
+        def fileno(self) -> int:
+            try:
+                return super().fileno()
+            except io.UnsupportedOperation:
+                original = sys.__stdout__ if self.name == "stdout" else sys.__stderr__
+                if original is None:
+                    raise
+                return original.fileno()
+
+    return _PlainOutStream
+
+
 def kernel_class(capture_fd_output: bool) -> type:
     """ipykernel's ``InProcessKernel``, made to behave as a kernel process does where it differs.
 
@@ -135,10 +160,9 @@ def kernel_class(capture_fd_output: bool) -> type:
     from types import SimpleNamespace
 
     from ipykernel.inprocess.ipkernel import InProcessKernel
-    from ipykernel.iostream import OutStream
     from traitlets import default
 
-    stream_class = fd_stream_class() if capture_fd_output else OutStream
+    stream_class = fd_stream_class() if capture_fd_output else _plain_stream_class()
 
     class _Kernel(InProcessKernel):
         @property
@@ -148,6 +172,28 @@ def kernel_class(capture_fd_output: bool) -> type:
         def __init__(self, **traits: Any) -> None:
             super().__init__(**traits)
             self.shell_channel_thread = SimpleNamespace(parent_thread=None)
+
+        @default("log")
+        def _default_log(self) -> Any:
+            # as IPKernelApp.log: the kernel's own logger, at WARNING, to no handler of the
+            # notebook's (InProcessKernel's propagates to the root logger, so a notebook that
+            # configured logging at DEBUG got every reply the kernel sent in its outputs)
+            log = logging.getLogger("alliance_fin.run.warm.kernel")
+            log.propagate = False
+            log.setLevel(logging.WARNING)
+            if not log.handlers:
+                log.addHandler(logging.NullHandler())
+            return log
+
+        @default("iopub_thread")
+        def _default_iopub_thread(self) -> Any:
+            # as IPKernelApp: pipe=True, so what a forked process (os.fork, a multiprocessing
+            # pool's workers) prints reaches the cell; InProcessKernel's own thread drops it
+            from ipykernel.iostream import IOPubThread
+
+            thread = IOPubThread(self._underlying_iopub_socket, pipe=True, session=self.session)
+            thread.start()
+            return thread
 
         @default("stdout")
         def _default_stdout(self) -> Any:

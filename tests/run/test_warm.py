@@ -99,10 +99,26 @@ def notebooks(tmp_path_factory) -> tuple[Path, dict[str, ReportSpec]]:
                  'kept = open(out / "unclosed.headline.json", "w")\nkept.write(json.dumps({"value": 1}))'))
     _fixture(folder, "spawns", "import subprocess\nsubprocess.Popen(['sleep', '4321'])", _WRITE.format(name="spawns"))
     _fixture(folder, "leaks", _LEAK, _WRITE.format(name="leaks"))
+    # what a kernel process does that an in-process kernel did not: a forked process's prints, an
+    # in-memory history, a kernel log of its own, comms (widget state), non-daemon threads and
+    # atexit handlers waited for at the end
+    _fixture(folder, "kernelish",
+             "import os\npid = os.fork()\nif pid == 0:\n    print('from a fork', flush=True)\n    os._exit(0)\n"
+             "_ = os.waitpid(pid, 0)",
+             "import multiprocessing\nwith multiprocessing.get_context('fork').Pool(1) as pool:\n"
+             "    pool.map(print, ['from a pool worker'])",
+             "str(get_ipython().history_manager.hist_file)",
+             "import logging, sys\nlogging.basicConfig(level=logging.DEBUG, stream=sys.stdout, force=True)",
+             "print('a cell')",
+             "import ipywidgets\nipywidgets.IntSlider(value=3)",
+             "import atexit, threading, time\nW = " + repr(_WRITE.format(name="kernelish")) + "\n"
+             "def later():\n    time.sleep(1)\n    exec(W, {'output_dir': output_dir})\n"
+             "threading.Thread(target=later).start()\n"
+             "atexit.register(lambda: open(os.path.join(output_dir, 'atexit.txt'), 'w').write('ran'))")
     specs = {name: ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ()) for name in
              ("fails", "hangs", "aborts", "swallows", "alarms", "stuck")}
     specs["ok"] = ReportSpec("ok", "OK fixture", "ok.ipynb", COMMON_PARAMS + _ok_params(), ("value", "flag"))
-    for name in ("leaks", "awaits", "prints", "echoes", "descriptors", "unclosed", "spawns"):
+    for name in ("leaks", "awaits", "prints", "echoes", "descriptors", "unclosed", "spawns", "kernelish"):
         specs[name] = ReportSpec(name, name, f"{name}.ipynb", COMMON_PARAMS, ("value",))
     return folder, specs
 
@@ -271,6 +287,32 @@ def test_fixtures_await_and_print_as_in_a_kernel(tmp_path, monkeypatch, notebook
 
 
 @pytest.mark.slow
+def test_what_a_kernel_process_does_the_warm_engine_does(tmp_path, monkeypatch, notebooks):
+    """Forked processes' output, history in memory, no kernel log in the cells, widget state, and a
+    notebook's non-daemon threads and atexit handlers waited for, as a kernel's exit waits."""
+    import re
+
+    folder, specs = notebooks
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    copies = _run_both(["kernelish"], tmp_path, specs=specs, notebooks_dir=folder)
+
+    def cells(engine: str) -> list[dict]:
+        for c in (cells := _cells(copies[engine] / "kernelish.ipynb")):
+            c["outputs"] = [o for o in c["outputs"] if "DEBUG:matplotlib" not in o.get("text", "")]  # imported earlier
+        return json.loads(re.sub(r'"model_id": "[0-9a-f]+"', '"model_id": ""', json.dumps(cells)))
+
+    assert cells("warm") == cells("kernel")
+    texts = json.dumps(cells("warm"))
+    assert "from a fork" in texts and "from a pool worker" in texts and ":memory:" in texts
+    assert "ipykernel" not in texts
+    for engine, copy in copies.items():
+        nb = nbformat.read(str(copy / "kernelish.ipynb"), as_version=4)
+        state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+        assert any(m["model_name"] == "IntSliderModel" for m in state.values()), engine
+
+
+@pytest.mark.slow
 def test_each_cell_keeps_what_it_wrote_to_the_descriptors(tmp_path, monkeypatch, notebooks):
     """Output written to descriptors 1 and 2 just before a cell ends is that cell's, every time."""
     folder, specs = notebooks
@@ -425,7 +467,9 @@ import nbformat, papermill as pm
 nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
 cell = nbformat.v4.new_code_cell("x = 1")
 cell.metadata["tags"] = ["parameters"]
-nb.cells = [cell, nbformat.v4.new_code_cell("print(x * 2)")]
+# a kernel's streams have a descriptor (faulthandler takes sys.stderr's)
+fault = nbformat.v4.new_code_cell("import faulthandler\\nfaulthandler.enable()\\nfaulthandler.disable()")
+nb.cells = [cell, fault, nbformat.v4.new_code_cell("print(x * 2)")]
 nbformat.write(nb, "in.ipynb")
 
 def run(case):
@@ -436,6 +480,9 @@ def run(case):
 main = sys.modules["__main__"]
 run("main")
 print("__main__ kept", sys.modules["__main__"] is main, flush=True)
+from ipykernel.inprocess.ipkernel import InProcessKernel
+from ipykernel.kernelbase import Kernel
+print("kernel singleton left", Kernel.initialized() or InProcessKernel.initialized(), flush=True)
 thread = threading.Thread(target=run, args=("thread",))
 thread.start()
 thread.join()
@@ -470,14 +517,16 @@ def test_through_papermill_api_anywhere_it_is_called(tmp_path):
     """papermill's API with the warm engine: in the main thread it executes in-process and leaves
     nothing behind (no MPLBACKEND, the caller's __main__, no asyncio or debugger noise); from
     another thread with a timeout, from async code, or while another thread's notebook executes
-    in-process, it says why not and executes in a kernel process instead."""
+    in-process, it says why not and executes in a kernel process instead. A cell's streams have a
+    descriptor, as a kernel's do; the kernel singleton (comms publish through it) is gone after."""
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     done = subprocess.run([sys.executable, "-c", _API_SCRIPT], capture_output=True, text=True, cwd=tmp_path,
                           timeout=300, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["main 42 False", "__main__ kept True", "thread 42 False", "loop 42 False",
+    assert done.stdout.splitlines() == ["main 42 False", "__main__ kept True", "kernel singleton left False",
+                                        "thread 42 False", "loop 42 False",
                                         "at once 2 InProcessInteractiveShell 4 ZMQInteractiveShell"]
     assert "Task was destroyed" not in done.stderr and "debugger" not in done.stderr, done.stderr
     assert "warm engine: execution_timeout is enforced with SIGALRM, which only the main thread receives" in done.stderr
