@@ -137,8 +137,10 @@ def evaluate_workbook(wb: Workbook) -> dict[str, dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- XML
-_CELL_F_RE = re.compile(r'<c r="([A-Z]+[0-9]+)"((?: s="\d+")?)((?: t="\w+")?)><f>((?:[^<]|<(?!/f>))*)</f><v\s*/>'
-                        r"(?:</v>)?</c>")
+#: A formula cell with its empty ``<v>``: ``<v />`` from openpyxl's writer on xml.etree, ``<v></v>``
+#: from its writer on lxml (used whenever lxml is installed, unless ``OPENPYXL_LXML=False``).
+_CELL_F_RE = re.compile(r'<c r="([A-Z]+[0-9]+)"((?: s="\d+")?)((?: t="\w+")?)><f>((?:[^<]|<(?!/f>))*)</f>'
+                        r"(?:<v\s*/>|<v></v>)</c>")
 
 
 def _xml_escape(text: str) -> str:

@@ -89,6 +89,41 @@ def test_every_formula_cell_has_a_cached_value(workbooks, report):
     assert len(checks) >= 4 and checks["ok"].astype(bool).all()
 
 
+_WRITE_WITH = """\
+import sys, openpyxl
+from alliance_fin.excel.savings import write_savings_workbook
+from alliance_fin.present.savings import build_savings_report
+assert openpyxl.LXML == (sys.argv[2] == "True"), ("openpyxl.LXML", openpyxl.LXML)
+write_savings_workbook(sys.argv[1], build_savings_report(), run_info={"run_id": "w", "scenario": "base",
+    "created": "2024-05-01T12:00:00", "data_file": "lineup.csv", "data_sha256": "0" * 64, "version": "0.1.0"})
+"""
+
+
+def test_cached_values_with_either_of_openpyxl_writers(tmp_path):
+    """openpyxl writes with lxml when it is installed (``<v></v>`` for an empty value) and with
+    xml.etree otherwise (``<v />``); the cached values go in with either, and are the same.
+    Once only ``<v />`` was recognised: with lxml installed, no formula cell had its value."""
+    import os
+    import subprocess
+    import sys
+
+    import lxml  # noqa: F401  (a test dependency, so that both writers are tested: missing, this fails)
+
+    values = {}
+    for lxml_on in ("True", "False"):
+        path = tmp_path / f"lxml-{lxml_on}.xlsx"
+        done = subprocess.run([sys.executable, "-c", _WRITE_WITH, str(path), lxml_on], capture_output=True, text=True,
+                              env={**os.environ, "OPENPYXL_LXML": lxml_on}, timeout=300)
+        assert done.returncode == 0, done.stderr
+        with zipfile.ZipFile(path) as zf:
+            xml = "".join(zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet"))
+        assert len(re.findall(r"<f>", xml)) > 1000
+        assert re.findall(r'<c r="(\w+)"(?:(?! t="str")[^>])*><f>[^<]*</f>(?:<v\s*/>|<v></v>)', xml) == []
+        book = openpyxl.load_workbook(path, data_only=True)
+        values[lxml_on] = {(ws.title, c.coordinate): c.value for ws in book for row in ws.iter_rows() for c in row}
+    assert values["True"] == values["False"]
+
+
 def test_cached_values_keep_bytes_reproducible(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     report = build_trimming_report()
