@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ast
 import json
+import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,9 +78,28 @@ def xlsx(frame_fn: Callable[[], pd.DataFrame] | None = raw, sheet: str = "models
         if edit_ws is not None:
             edit_ws(ws)
         path = folder / "lineup.xlsx"
-        wb.save(path)
+        _save_with_surrogates(wb, path)
         return path
     return build
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _save_with_surrogates(wb: Workbook, path: Path) -> None:
+    """``wb.save(path)``, a lone surrogate in a text written as openpyxl writes it without lxml
+    (a character reference, ``&#55296;``): openpyxl's lxml writer refuses to write one at all."""
+    for ws in wb:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and _SURROGATE.search(cell.value):
+                    cell.value = _SURROGATE.sub(lambda m: f"@surrogate{ord(m.group())}@", cell.value)
+    wb.save(path)
+    with zipfile.ZipFile(path) as zf:
+        parts = {info: zf.read(info) for info in zf.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, body in parts.items():
+            zf.writestr(info, re.sub(rb"@surrogate(\d+)@", rb"&#\1;", body))
 
 
 def _excel_value(text: str):
