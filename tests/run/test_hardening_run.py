@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import ctrl_c_as_in_a_terminal  # tests/conftest.py
 from openpyxl import load_workbook
 
 from alliance_fin.cli import main
@@ -64,7 +65,8 @@ def start_cli(args: list[str], tmpdir: Path, **env: str) -> subprocess.Popen:
     tmpdir.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen([sys.executable, "-m", "alliance_fin", *args], cwd=str(ROOT),
                             env={**os.environ, "TMPDIR": str(tmpdir), **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
 
 
 def descendants(pid: int) -> list[psutil.Process]:

@@ -268,6 +268,7 @@ def test_timeout_kills_nothing_left(tmp_path, kernel_tmp):
 
 @pytest.mark.slow
 def test_ctrl_c_kills_kernels_and_removes_staging(tmp_path):
+    from conftest import ctrl_c_as_in_a_terminal  # here: go.py imports this module without tests/ on its path
     folder = tempfile.mkdtemp(prefix="afc-")
     script = tmp_path / "go.py"
     script.write_text(textwrap.dedent(f"""
@@ -277,7 +278,8 @@ def test_ctrl_c_kills_kernels_and_removes_staging(tmp_path):
         run(["hangs"], out={str(tmp_path / "out" / "run")!r}, timeout=120)
     """), encoding="utf-8")
     env = {**os.environ, "TMPDIR": folder}
-    proc = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.PIPE,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 60
         while not any("ipykernel" in " ".join(p.cmdline()) or p.name() == "af-report"  # kernel or warm
