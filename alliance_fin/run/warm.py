@@ -49,7 +49,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 
 from alliance_fin.run.execute import PAPERMILL_TAGS
 from alliance_fin.run.warm_engine import WarmEngine, check_kernel
-from alliance_fin.run.warm_kernel import end_iopub_housekeeping, kernel_class, release_namespace
+from alliance_fin.run.warm_kernel import ExitHandlers, end_iopub_housekeeping, kernel_class, release_namespace
 from alliance_fin.run.zygote import INLINE_BACKEND, import_kernel_without_debugger
 
 __all__ = ["CellTimeoutInterrupt", "InProcessEngine", "InProcessNotebookClient", "WarmEngine", "why_not_in_process"]
@@ -109,87 +109,6 @@ class _Errors(logging.Handler):
         self.lines.append(text)
 
 
-class _ExitHandlers:
-    """What a kernel's exit waits for, done when the notebook ends: the threads it left running
-    (not daemons) and the ``atexit`` handlers it registered.
-
-    A kernel process joins those threads and runs the handlers at shutdown, before papermill
-    returns and with the notebook's namespace still there; a report process ends with
-    ``os._exit``, after the namespace was cleared. Only for a report process: in papermill's own
-    process a library's handler (first imported by the notebook) must wait for that process's exit.
-    """
-
-    #: At most this long, as long as a kernel gets to exit by itself: jupyter_client's shutdown
-    #: waits half its ``shutdown_wait_time`` (5 s), then terminates the kernel (SIGTERM: no
-    #: ``atexit`` handlers), so a thread or handler still running then never finishes there either.
-    SECONDS = 2.5
-
-    def __init__(self) -> None:
-        import atexit
-
-        self.atexit = atexit
-        self.handlers: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
-        self.saved: tuple[Any, Any] | None = None
-
-    def collect(self) -> None:
-        self.saved = (self.atexit.register, self.atexit.unregister)
-
-        def register(func: Any, *args: Any, **kwargs: Any) -> Any:
-            self.handlers.append((func, args, kwargs))
-            return func
-
-        def unregister(func: Any) -> None:
-            self.handlers = [h for h in self.handlers if h[0] != func]
-
-        self.atexit.register, self.atexit.unregister = register, unregister
-
-    @staticmethod
-    def _wait_for_threads() -> None:
-        """As the interpreter's exit does before the ``atexit`` handlers (``threading._shutdown``):
-        threading's own exit callbacks (``concurrent.futures`` lets its workers finish the work
-        submitted), then every thread the notebook left running that is not a daemon is joined."""
-        for callback in reversed(list(getattr(threading, "_threading_atexits", []))):
-            try:
-                callback()
-            except CellTimeoutInterrupt:
-                raise
-            except Exception:
-                pass
-        for thread in threading.enumerate():
-            if thread is not threading.current_thread() and not thread.daemon:
-                thread.join()
-
-    def run(self) -> None:
-        if self.saved is None:
-            return
-        self.atexit.register, self.atexit.unregister = self.saved
-        self.saved = None
-
-        def _late(signum: int, frame: Any) -> None:
-            raise CellTimeoutInterrupt(f"atexit handlers still running after {self.SECONDS:g} s")
-
-        previous = signal.signal(signal.SIGALRM, _late)
-        signal.setitimer(signal.ITIMER_REAL, self.SECONDS)
-        try:
-            try:
-                self._wait_for_threads()
-            except CellTimeoutInterrupt:
-                return
-            while self.handlers:  # last registered first, as atexit
-                func, args, kwargs = self.handlers.pop()
-                try:
-                    func(*args, **kwargs)
-                except CellTimeoutInterrupt:
-                    break
-                except BaseException:  # as atexit: printed (to the process's stderr), then the next
-                    import traceback
-
-                    traceback.print_exc(file=sys.__stderr__)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-
-
 class InProcessNotebookClient(PapermillNotebookClient):
     """papermill's notebook client with ipykernel's in-process kernel in place of a kernel process.
 
@@ -216,13 +135,10 @@ class InProcessNotebookClient(PapermillNotebookClient):
             config.HistoryManager.hist_file = self.ipython_hist_file
         self.km = InProcessKernelManager(config=config)
         kernel = kernel_class(self.capture_fd_output)
-        self.km.kernel = kernel(parent=self.km, session=self.km.session)  # as km.start_kernel()
-        # the kernel singleton, as IPKernelApp makes its kernel (IPythonKernel.instance): ipykernel's
-        # comms publish only through Kernel.instance(), so widgets' comm messages, and the
-        # notebook's widget state, were dropped
-        singleton = type(self.km.kernel)
-        for cls in singleton._walk_mro():
-            cls._instance = self.km.kernel
+        # the kernel singleton, as IPKernelApp makes its kernel (IPythonKernel.instance), not only
+        # km.start_kernel()'s instance: ipykernel's comms publish only through Kernel.instance(), so
+        # widgets' comm messages, and the notebook's widget state, were dropped
+        self.km.kernel = kernel.instance(parent=self.km, session=self.km.session)
         if "matplotlib_inline.backend_inline" in sys.modules:  # imported before the shell existed
             from matplotlib_inline.backend_inline import _enable_matplotlib_integration
 
@@ -230,7 +146,7 @@ class InProcessNotebookClient(PapermillNotebookClient):
         self.kc = self.km.client()
         self.kc.start_channels()
         self._loop = asyncio.new_event_loop()
-        exit_handlers = _ExitHandlers() if self.capture_fd_output else None
+        exit_handlers = ExitHandlers() if self.capture_fd_output else None
         try:
             if exit_handlers is not None:
                 exit_handlers.collect()
@@ -247,7 +163,7 @@ class InProcessNotebookClient(PapermillNotebookClient):
             self.km.shutdown_kernel()
             self._loop.close()
             InProcessInteractiveShell.clear_instance()  # a next notebook in this process gets a new shell
-            singleton.clear_instance()  # and a new kernel singleton (every class of its MRO)
+            kernel.clear_instance()  # and a new kernel singleton (every class of its MRO)
             if backend_set:
                 os.environ.pop("MPLBACKEND", None)
             if main_module is not None:

@@ -2,8 +2,9 @@
 
 :func:`kernel_class` is ``InProcessKernel`` with what a kernel process gives and the in-process
 kernel lacks (its streams' parent header, top-level ``await``, output written to descriptors 1
-and 2, drained at the end of each cell by :func:`fd_stream_class`); :func:`release_namespace`
-and :func:`end_iopub_housekeeping` end an execution as a kernel's exit would. Used by
+and 2, drained at the end of each cell by :func:`fd_stream_class`); :class:`ExitHandlers`,
+:func:`release_namespace` and :func:`end_iopub_housekeeping` end an execution as a kernel's
+exit would. Used by
 :class:`alliance_fin.run.warm.InProcessNotebookClient`.
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
 import sys
 import threading
 from typing import Any
 
-__all__ = ["DRAINED", "cut_at_markers", "end_iopub_housekeeping", "fd_stream_class", "kernel_class",
+__all__ = ["DRAINED", "ExitHandlers", "cut_at_markers", "end_iopub_housekeeping", "fd_stream_class", "kernel_class",
            "release_namespace"]
 
 logger = logging.getLogger("papermill")
@@ -215,6 +217,89 @@ def kernel_class(capture_fd_output: bool) -> type:
                 await super(InProcessKernel, self).execute_request(stream, ident, parent)
 
     return _Kernel
+
+
+class _ExitTimeout(BaseException):
+    """:class:`ExitHandlers` ran out of time (a BaseException: no handler's ``except Exception`` takes it)."""
+
+
+class ExitHandlers:
+    """What a kernel's exit waits for, done when the notebook ends: the threads it left running
+    (not daemons) and the ``atexit`` handlers it registered.
+
+    A kernel process joins those threads and runs the handlers at shutdown, before papermill
+    returns and with the notebook's namespace still there; a report process ends with
+    ``os._exit``, after the namespace was cleared. Only for a report process: in papermill's own
+    process a library's handler (first imported by the notebook) must wait for that process's exit.
+    """
+
+    #: At most this long, as long as a kernel gets to exit by itself: jupyter_client's shutdown
+    #: waits half its ``shutdown_wait_time`` (5 s), then terminates the kernel (SIGTERM: no
+    #: ``atexit`` handlers), so a thread or handler still running then never finishes there either.
+    SECONDS = 2.5
+
+    def __init__(self) -> None:
+        import atexit
+
+        self.atexit = atexit
+        self.handlers: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
+        self.saved: tuple[Any, Any] | None = None
+
+    def collect(self) -> None:
+        self.saved = (self.atexit.register, self.atexit.unregister)
+
+        def register(func: Any, *args: Any, **kwargs: Any) -> Any:
+            self.handlers.append((func, args, kwargs))
+            return func
+
+        def unregister(func: Any) -> None:
+            self.handlers = [h for h in self.handlers if h[0] != func]
+
+        self.atexit.register, self.atexit.unregister = register, unregister
+
+    @staticmethod
+    def _wait_for_threads() -> None:
+        """As the interpreter's exit does before the ``atexit`` handlers (``threading._shutdown``):
+        threading's own exit callbacks (``concurrent.futures`` lets its workers finish the work
+        submitted), then every thread the notebook left running that is not a daemon is joined."""
+        for callback in reversed(list(getattr(threading, "_threading_atexits", []))):
+            try:
+                callback()
+            except Exception:  # as threading's own exit (the timer's interrupt is no Exception)
+                pass
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
+
+    def run(self) -> None:
+        if self.saved is None:
+            return
+        self.atexit.register, self.atexit.unregister = self.saved
+        self.saved = None
+
+        def _late(signum: int, frame: Any) -> None:
+            raise _ExitTimeout(f"atexit handlers still running after {self.SECONDS:g} s")
+
+        previous = signal.signal(signal.SIGALRM, _late)
+        signal.setitimer(signal.ITIMER_REAL, self.SECONDS)
+        try:
+            try:
+                self._wait_for_threads()
+            except _ExitTimeout:
+                return
+            while self.handlers:  # last registered first, as atexit
+                func, args, kwargs = self.handlers.pop()
+                try:
+                    func(*args, **kwargs)
+                except _ExitTimeout:
+                    break
+                except BaseException:  # as atexit: printed (to the process's stderr), then the next
+                    import traceback
+
+                    traceback.print_exc(file=sys.__stderr__)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def release_namespace(shell: Any) -> None:
