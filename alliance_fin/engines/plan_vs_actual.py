@@ -10,7 +10,9 @@ section Plan against outcome:
   segment, cost, decision year), ``as_planned`` (nothing changed). ``advanced`` and ``revised``
   extend the contract's five statuses so that every matched model has exactly one.
 - **Savings** on each line-up with the same parameters (:func:`alliance_fin.engines.savings.calc_savings`),
-  ``savings_realisation_rate`` = outcome window total / plan window total.
+  ``savings_realisation_rate`` = outcome window total / plan window total. That rate counts the
+  models added after the plan; :func:`calc_planned_models_realisation` gives the like-for-like
+  reading, the planned models alone as they turned out (the bridge before additions).
 - **Bridge** by sequential substitution of whole line-ups, in :data:`CAUSES` order: starting
   from the plan, remove the cancelled models, then give the matched models their outcome launch
   year, then their outcome family and role, then their outcome volume, then every other outcome
@@ -43,7 +45,7 @@ from alliance_fin.errors import InputError
 from alliance_fin.inputs.schema import as_flags
 
 __all__ = ["CAUSES", "STATES", "STATUSES", "PlanVsActualResult", "calc_model_status", "calc_bridge_states",
-           "calc_plan_vs_actual", "HEADLINE_KEYS"]
+           "calc_plan_vs_actual", "calc_planned_models_realisation", "HEADLINE_KEYS"]
 
 #: The bridge's causes in attribution order (key, label); state k is the line-up after cause k.
 CAUSES: tuple[tuple[str, str], ...] = (
@@ -359,6 +361,42 @@ def _model_table(status: pd.DataFrame, plan: pd.DataFrame, outcome: pd.DataFrame
     return out[front + [c for c in out.columns if c not in front]]
 
 
+def _rate(realised: float, planned: float) -> float:
+    """``realised / planned``; 1 when both are zero, not a number when only the plan is."""
+    if planned != 0:
+        return realised / planned
+    return 1.0 if realised == 0 else math.nan
+
+
+def calc_planned_models_realisation(bridge: pd.DataFrame) -> tuple[float, float]:
+    """The like-for-like realisation: what the planned models saved as they turned out.
+
+    ``savings_realisation_rate`` divides the outcome's total, models added after the plan
+    included, by the plan's. This reading stops the bridge before its last step: the plan after
+    its cancellations, delays, regroupings, volume and other changes, without the added models
+    (nor what they bring to a planned model's family), over the same plan total.
+
+    Parameters
+    ----------
+    bridge : DataFrame
+        :attr:`PlanVsActualResult.bridge`.
+
+    Returns
+    -------
+    (float, float)
+        The planned models' window savings as realised (EUR m, the cumulative total before
+        ``additions``) and that total over the planned savings (1 when both are zero, NaN when
+        only the plan is).
+    """
+    keys = [key for key, _ in CAUSES]
+    by_step = bridge.set_index("step")
+    planned = float(by_step.at["plan", "value_eur_m"])
+    # the running total after the step before the additions (the last step; the plan if they were first)
+    before = keys[keys.index("additions") - 1] if keys.index("additions") else "plan"
+    before_additions = float(by_step.at[before, "cumulative_eur_m"])
+    return before_additions, float(_rate(before_additions, planned))
+
+
 def calc_plan_vs_actual(
     plan: pd.DataFrame,
     outcome: pd.DataFrame,
@@ -437,10 +475,7 @@ def calc_plan_vs_actual(
 
     counted = models[~models["rest_of_range"]]
     plan_total, actual_total = totals[0], totals[-1]
-    if plan_total != 0:
-        rate = actual_total / plan_total
-    else:
-        rate = 1.0 if actual_total == 0 else math.nan
+    rate = _rate(actual_total, plan_total)
     headline = {
         "models_delayed": int((counted["delay_years"].fillna(0) > 0).sum()),
         "models_cancelled": int(counted["status"].eq("cancelled").sum()),

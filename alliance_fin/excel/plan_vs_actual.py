@@ -206,13 +206,24 @@ def _variance_sheet(book: Book, report: Report, plan_cols: Mapping[str, str],
         book.put(ws, r + 2 + k, bc, name, style="bold")
         book.put(ws, r + 2 + k, bc + 1, Formula(f"COUNTIFS({crit},{counted})"), fmt="int")
         book.define(name, ws, r + 2 + k, bc + 1)
+    # like for like: the planned models as they turned out, the running total before the additions
+    # (the plan is in row 2 and cause j of CAUSES in row j + 3: the step before the additions is in the
+    # additions' index + 2)
+    before = f"{cum}{[key for key, _ in CAUSES].index('additions') + 2}"
+    for k, (name, formula, fmt) in enumerate((
+            ("savings_planned_models_eur_m", before, "eur_m"),
+            ("savings_realisation_rate_planned_models", f'IF({val}2<>0,{before}/{val}2,IF({before}=0,1,""))',
+             "pct"))):
+        book.put(ws, r + 5 + k, bc, name, style="bold")
+        book.put(ws, r + 5 + k, bc + 1, Formula(formula), fmt=fmt)
+        book.define(name, ws, r + 5 + k, bc + 1)
     # the HTML's bridge: navy totals, green causes that add savings, red causes that lose them
     chart = waterfall_chart(book, ws, first_row=2, label_col=bc, value_col=bc + 1,
                             totals=[i in (0, len(rows) - 1) for i in range(len(rows))], at_col=bc + 3,
                             title="From planned to realised savings, by cause", y_title="Savings in the window, EUR m",
                             rise_is_good=True, labels=("Planned and realised", "Adds savings", "Loses savings"),
                             short_labels=[label.split(" (")[0] for label, _, _ in rows])
-    ws.add_chart(chart, f"{lab}{r + 7}")
+    ws.add_chart(chart, f"{lab}{r + 9}")
     return n
 
 
@@ -237,6 +248,11 @@ def _checks(report: Report) -> list[Check]:
     if math.isfinite(lib["savings_realisation_rate"]):
         checks.append(("savings_realisation_rate", lib["savings_realisation_rate"],
                        Formula("savings_realisation_rate")))
+    checks.append(("savings_planned_models_eur_m", lib["savings_planned_models_eur_m"],
+                   Formula("savings_planned_models_eur_m")))
+    if math.isfinite(lib["savings_realisation_rate_planned_models"]):
+        checks.append(("savings_realisation_rate_planned_models", lib["savings_realisation_rate_planned_models"],
+                       Formula("savings_realisation_rate_planned_models")))
     checks += [(f"bridge: {label}", lib[f"bridge_{key}_eur_m"], Formula(f"bridge_{key}_eur_m"))
                for key, label in CAUSES]
     checks.append(("bridge: causes add up to the difference", 0.0, Formula("bridge_residual_eur_m")))

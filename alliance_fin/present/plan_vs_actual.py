@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from alliance_fin import paths
-from alliance_fin.engines.plan_vs_actual import CAUSES, calc_plan_vs_actual
+from alliance_fin.engines.plan_vs_actual import CAUSES, calc_plan_vs_actual, calc_planned_models_realisation
 from alliance_fin.inputs.load import load_sources, load_text_assumptions
 from alliance_fin.inputs.plan import read_plan
 from alliance_fin.inputs.resolve import resolve_inputs
@@ -160,18 +160,22 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
                  "the standalone baseline (every model against developing it alone)")
     pct = "n/a" if hl["savings_realisation_rate"] != hl["savings_realisation_rate"] else \
         f"{hl['savings_realisation_rate']:.0%}"
+    planned_models, planned_rate = calc_planned_models_realisation(result.bridge)
+    planned_pct = "n/a" if planned_rate != planned_rate else f"{planned_rate:.0%}"
     headline_reading = (
         f"Counting modelled development, production and other savings over {start_year}-{end_year}, against "
         f"{base_text}, on {_data_label(inputs)}: the line-up planned on 27 May 2020 would have saved "
         f"**{hl['savings_plan_eur_m'] * rate:,.0f} {unit}**; the line-up as it turned out (recorded to "
         f"{as_of_year}) saves **{hl['savings_actual_eur_m'] * rate:,.0f} {unit}**, a realisation rate of "
-        f"**{pct}**. {hl['models_delayed']} planned models launched late, {hl['models_cancelled']} were "
-        f"cancelled and {hl['models_added']} were added after the plan (aggregate rest-of-range rows not "
-        f"counted). Cancellations change the total by {step['cancellations']:,.0f} {unit}, delays by "
-        f"{timing:,.0f} (timing: savings moved beyond {end_year}), regroupings by {step['regroupings']:,.0f} "
-        f"and additions by {step['additions']:,.0f}. These are the package's modelled savings (investment and "
-        "unit cost per segment are assumptions), not figures the Alliance reported; the line-ups are "
-        "illustrative and later launches are plans that may still slip.\n\n"
+        f"**{pct}**, models added after the plan included. {hl['models_delayed']} planned models launched "
+        f"late, {hl['models_cancelled']} were cancelled and {hl['models_added']} were added after the plan "
+        f"(aggregate rest-of-range rows not counted). Cancellations change the total by "
+        f"{step['cancellations']:,.0f} {unit}, delays by {timing:,.0f} (timing: savings moved beyond "
+        f"{end_year}), regroupings by {step['regroupings']:,.0f} and additions by {step['additions']:,.0f}. "
+        f"Like for like, the planned models alone as they turned out (the bridge before its additions) save "
+        f"**{planned_models * rate:,.0f} {unit}**: **{planned_pct}** of the plan. These are the package's "
+        "modelled savings (investment and unit cost per segment are assumptions), not figures the Alliance "
+        "reported; the line-ups are illustrative and later launches are plans that may still slip.\n\n"
         f"Leader-follower in {int(lf['target_year'])}: {lf['plan']:.1%} of the models on sale in the plan, "
         f"**{lf['outcome']:.1%}** in the outcome, against close to {lf['target']:.0%} (27 May 2020 release, "
         f"S:1); of the models launched from {plan_year}, {new['plan']:.1%} planned and **{new['outcome']:.1%}** "
@@ -181,14 +185,17 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
         "2025 or 2026, S:109).")
     head_table = pd.DataFrame({"figure": [
         f"Planned savings {start_year}-{end_year} ({unit})", f"Realised savings {start_year}-{end_year} ({unit})",
-        "Savings realisation rate (share)", "Models delayed", "Models cancelled", "Models added",
+        "Savings realisation rate (share)",
+        f"Savings of the planned models as realised {start_year}-{end_year} ({unit})",
+        "Planned models' realisation rate, like for like (share)", "Models delayed", "Models cancelled",
+        "Models added",
         f"Leader-follower share of models on sale {int(lf['target_year'])}, plan (share)",
         f"Leader-follower share of models on sale {int(lf['target_year'])}, outcome (share)",
         f"Common-platform volume share {int(pf['target_year'])}, plan (share)",
         f"Common-platform volume share {int(pf['target_year'])}, outcome (share)"],
         "value": [hl["savings_plan_eur_m"] * rate, hl["savings_actual_eur_m"] * rate,
-                  hl["savings_realisation_rate"], hl["models_delayed"], hl["models_cancelled"],
-                  hl["models_added"], hl["lf_share_range_2025_plan"], hl["lf_share_range_2025_actual"],
+                  hl["savings_realisation_rate"], planned_models * rate, planned_rate, hl["models_delayed"],
+                  hl["models_cancelled"], hl["models_added"], hl["lf_share_range_2025_plan"], hl["lf_share_range_2025_actual"],
                   hl["common_platform_volume_share_2024_plan"], hl["common_platform_volume_share_2024_actual"]]})
     counts = result.models["status"].value_counts()
     sections = {
@@ -227,6 +234,7 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
     _add_event_sources(tables, events)
     checks = {k: float(v) for k, v in hl.items()}
     checks.update({f"bridge_{row.step}_eur_m": float(row.value_eur_m) for row in result.bridge.itertuples()})
+    checks.update(savings_planned_models_eur_m=planned_models, savings_realisation_rate_planned_models=planned_rate)
     return Report("plan_vs_actual", inputs, dict(hl), tables,
                   {"plan_vs_actual": result, "plan": plan, "checks": checks}, sections)
 

@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance_fin.engines.plan_vs_actual import CAUSES, calc_bridge_states, calc_model_status, calc_plan_vs_actual
+from alliance_fin.engines.plan_vs_actual import (
+    CAUSES,
+    calc_bridge_states,
+    calc_model_status,
+    calc_plan_vs_actual,
+    calc_planned_models_realisation,
+)
 from alliance_fin.inputs.load import assumption_values, load_assumptions
 
 VALUES = {**assumption_values(load_assumptions()), "dev_lead_years": 2.0, "max_saving_rate": 1.0,
@@ -58,6 +64,7 @@ def test_identical_plan_gives_no_variance_and_rate_exactly_one(baseline):
     assert result.bridge.loc[result.bridge["kind"] == "delta", "value_eur_m"].abs().max() == 0.0
     h = result.headline
     assert h["savings_realisation_rate"] == 1.0
+    assert calc_planned_models_realisation(result.bridge) == (h["savings_plan_eur_m"], 1.0)
     assert h["savings_plan_eur_m"] == h["savings_actual_eur_m"] > 0
     assert (h["models_delayed"], h["models_cancelled"], h["models_added"]) == (0, 0, 0)
     assert h["lf_share_range_2025_plan"] == h["lf_share_range_2025_actual"]
@@ -188,6 +195,9 @@ def test_bridge_causes_add_up_to_the_difference(pair, baseline):
     assert result.models[CAUSE_KEYS].sum().to_numpy() == pytest.approx(step[CAUSE_KEYS].to_numpy(), abs=1e-9)
     assert result.models["variance_eur_m"].sum() == pytest.approx(difference, abs=1e-9)
     assert set(result.models["status"][~result.models["in_outcome"]]) <= {"cancelled"}
+    before_additions, _ = calc_planned_models_realisation(result.bridge)
+    assert before_additions == pytest.approx(result.headline["savings_actual_eur_m"] - step["additions"], abs=1e-9)
+    assert before_additions == pytest.approx(step["plan"] + step[CAUSE_KEYS[:-1]].sum(), abs=1e-9)
 
 
 def test_changes_text_names_each_changed_value_in_words():
@@ -196,3 +206,28 @@ def test_changes_text_names_each_changed_value_in_words():
     changes = calc_model_status(plan, outcome).loc["L", "changes"]
     assert changes == ("launch year 2022 → 2023; family F → none; role leader → standalone; "
                        "volume 50000 → 60000")
+
+
+# ---------------------------------------------------------------------------- like for like
+def test_planned_models_realisation_leaves_the_added_models_out():
+    # plan: P alone, 10% of its 1,000 development in the window (launch 2022, no volume) = 100;
+    # outcome: P as planned and N added (100 + 2 x 20 = 140, as above): 240 in all, a rate of 2.4
+    plan = lineup(model("P"))
+    result = calc(plan, lineup(model("P"), model("N", launch=2024, volume=100_000)))
+    assert result.headline["savings_realisation_rate"] == pytest.approx(2.4)
+    assert calc_planned_models_realisation(result.bridge) == pytest.approx((100.0, 1.0))
+
+
+def test_planned_models_realisation_of_a_cancelled_follower_is_the_whole_rate():
+    # no additions: the like-for-like reading is the realisation rate, 400 / 960 (hand case above)
+    result = calc(lineup(*FAMILY), lineup(*FAMILY[:2]))
+    assert calc_planned_models_realisation(result.bridge) == pytest.approx((400.0, 400 / 960))
+
+
+def test_planned_models_realisation_when_the_plan_saves_nothing():
+    nothing = model("S", platform=False)  # standalone, own platform, no volume: no saving
+    assert calc_planned_models_realisation(calc(lineup(nothing), lineup(nothing)).bridge) == (0.0, 1.0)
+    added = calc(lineup(nothing), lineup(nothing, model("N", launch=2024, volume=100_000)))
+    assert calc_planned_models_realisation(added.bridge) == (0.0, 1.0)  # what was added is not the plan's
+    realised, rate = calc_planned_models_realisation(calc(lineup(nothing), lineup(model("S"))).bridge)
+    assert realised == pytest.approx(100.0) and rate != rate  # more than nothing: no rate

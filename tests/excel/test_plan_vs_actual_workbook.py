@@ -5,12 +5,14 @@ from __future__ import annotations
 import libreoffice
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from alliance_fin.engines.plan_vs_actual import CAUSES
 from alliance_fin.excel.plan_vs_actual import write_plan_vs_actual_workbook
 from alliance_fin.present.plan_vs_actual import build_plan_vs_actual_report
 
-NAMES = ["savings_plan_eur_m", "savings_actual_eur_m", *(f"bridge_{key}_eur_m" for key, _ in CAUSES)]
+NAMES = ["savings_plan_eur_m", "savings_actual_eur_m", *(f"bridge_{key}_eur_m" for key, _ in CAUSES),
+         "savings_planned_models_eur_m", "savings_realisation_rate_planned_models"]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,14 @@ def test_sheets_and_one_variance_row_per_model(report, tmp_path):
     ids = [variance.cell(r, 1).value for r in range(2, len(library) + 2)]
     assert ids == library.index.tolist()  # plan order, then the added models
     assert variance.cell(2, 12).value.startswith("='Bridge calc'!")  # planned saving: a live formula
-    assert {"checks_ok", "savings_realisation_rate", "bridge_delays_eur_m"} <= set(wb.defined_names)
+    assert {"checks_ok", "savings_realisation_rate", "bridge_delays_eur_m", "savings_planned_models_eur_m",
+            "savings_realisation_rate_planned_models"} <= set(wb.defined_names)
+    # like for like: the bridge's running total before its additions (row 7), over the planned savings
+    (sheet, ref), = wb.defined_names["savings_realisation_rate_planned_models"].destinations
+    cell = wb[sheet][ref.replace("$", "")]
+    value, cumulative = cell.column_letter, get_column_letter(cell.column + 1)
+    assert cell.value == f'=IF({value}2<>0,{cumulative}7/{value}2,IF({cumulative}7=0,1,""))'
+    assert wb[sheet].cell(7, cell.column - 1).value.startswith("other changes")  # the cause before the additions
 
 
 @pytest.mark.slow
