@@ -32,12 +32,13 @@ WIDE_TABLES_JS = """
 """
 
 
-#: Words of body cells (``td``) that a printed table cut across lines: each run of characters
-#: between spaces and hyphens (a cell may wrap after a hyphen) must sit on one line; URLs, which
-#: no column is wide enough for, may break anywhere. ``words``: how many were measured.
+#: Words of table cells (``td`` and the headers, ``th``) that a printed table cut across lines:
+#: each run of characters between spaces and hyphens (a cell may wrap after a hyphen) must sit on
+#: one line; URLs, which no column is wide enough for, may break anywhere. ``words``: how many were
+#: measured.
 BROKEN_WORDS_JS = r"""
 (() => { const broken = []; let words = 0;
-  for (const td of document.querySelectorAll('table td')) {
+  for (const td of document.querySelectorAll('table td, table th')) {
     const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const tokens = /\S+/g; let token;

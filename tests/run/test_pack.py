@@ -209,8 +209,9 @@ def test_a_report_printed_to_pdf_keeps_every_table_whole(bundle, tmp_path, repor
 @pytest.mark.slow
 @pytest.mark.parametrize("report", REPORTS)
 def test_printed_tables_never_cut_a_figure_or_a_word(bundle, report):
-    """Laid out as printed, no figure or word of a table's body is split across lines (before
-    the print rules kept words whole, 141-775 were in each report: "-489.6" as "-489." / "6")."""
+    """Laid out as printed, no figure or word of a table is split across lines (before the print
+    rules kept words whole, 141-775 were in each report: "-489.6" as "-489." / "6"; headers until
+    1 December: 6-27 a report, "model id" as "mod" / "el id")."""
     found = evaluate_in_print_layout(bundle / f"{report}.html", BROKEN_WORDS_JS)
     assert found["words"] > 500, found["words"]
     assert found["broken"] == [], found["broken"][:20]
