@@ -369,12 +369,14 @@ def _rate(realised: float, planned: float) -> float:
 
 
 def calc_planned_models_realisation(bridge: pd.DataFrame) -> tuple[float, float]:
-    """The like-for-like realisation: what the planned models saved as they turned out.
+    """The like-for-like realisation: the planned models as they turned out, priced without the added ones.
 
     ``savings_realisation_rate`` divides the outcome's total, models added after the plan
     included, by the plan's. This reading stops the bridge before its last step: the plan after
-    its cancellations, delays, regroupings, volume and other changes, without the added models
-    (nor what they bring to a planned model's family), over the same plan total.
+    its cancellations, delays, regroupings, volume and other changes, priced without the added
+    models, over the same plan total. What an added model changes for a planned one (an added
+    leader gives a planned follower its family; an added successor shortens a planned model's
+    life) counts with the additions, not here.
 
     Parameters
     ----------

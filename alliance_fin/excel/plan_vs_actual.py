@@ -267,7 +267,8 @@ def write_plan_vs_actual_workbook(path: str | Path, report: Report, *, run_info:
     report : Report
         From :func:`alliance_fin.present.plan_vs_actual.build_plan_vs_actual_report`; its
         ``results["plan"]`` (the plan line-up), ``results["plan_vs_actual"]`` (statuses, states,
-        bridge) and ``results["checks"]`` (headline and ``bridge_<step>_eur_m``) are used.
+        bridge) and ``results["checks"]`` (headline, ``bridge_<step>_eur_m``, ``savings_planned_models_eur_m`` and
+        ``savings_realisation_rate_planned_models``) are used.
     run_info : mapping
         Run facts for the cover.
 

@@ -172,8 +172,8 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
         f"(aggregate rest-of-range rows not counted). Cancellations change the total by "
         f"{step['cancellations']:,.0f} {unit}, delays by {timing:,.0f} (timing: savings moved beyond "
         f"{end_year}), regroupings by {step['regroupings']:,.0f} and additions by {step['additions']:,.0f}. "
-        f"Like for like, the planned models alone as they turned out (the bridge before its additions) save "
-        f"**{planned_models * rate:,.0f} {unit}**: **{planned_pct}** of the plan. These are the package's "
+        f"Like for like, the planned models as they turned out, priced without the added ones (the bridge "
+        f"before its additions), save **{planned_models * rate:,.0f} {unit}**: **{planned_pct}** of the plan. These are the package's "
         "modelled savings (investment and unit cost per segment are assumptions), not figures the Alliance "
         "reported; the line-ups are illustrative and later launches are plans that may still slip.\n\n"
         f"Leader-follower in {int(lf['target_year'])}: {lf['plan']:.1%} of the models on sale in the plan, "
@@ -186,7 +186,7 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
     head_table = pd.DataFrame({"figure": [
         f"Planned savings {start_year}-{end_year} ({unit})", f"Realised savings {start_year}-{end_year} ({unit})",
         "Savings realisation rate (share)",
-        f"Savings of the planned models as realised {start_year}-{end_year} ({unit})",
+        f"Planned models as realised, without the added ones, {start_year}-{end_year} ({unit})",
         "Planned models' realisation rate, like for like (share)", "Models delayed", "Models cancelled",
         "Models added",
         f"Leader-follower share of models on sale {int(lf['target_year'])}, plan (share)",

@@ -31,9 +31,9 @@ th { background: #f4f6f9; } td.num, th.num { text-align: right; white-space: now
 td:first-child { white-space: nowrap; } td.up { color: #1e7b34; } td.down { color: #b00020; }
 .note { background: #fff4e5; border-left: 4px solid #e08a00; padding: .5rem 1rem; margin: 1rem 0; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; }
-dt { font-weight: 600; color: #555; } dd { margin: 0; overflow-wrap: break-word; }
+dt { font-weight: 600; color: #555; } dd { margin: 0; overflow-wrap: anywhere; }
 @media print { @page { size: A4 landscape; margin: 12mm; } body { max-width: none; font-size: 9pt; }
-  table { font-size: 7.5pt; } th, td { overflow-wrap: break-word; } h2 { break-after: avoid; } }
+  table { font-size: 7.5pt; } td { overflow-wrap: anywhere; } th { overflow-wrap: break-word; } h2 { break-after: avoid; } }
 """
 
 

@@ -18,10 +18,10 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans",
 h1 { color: #1f4e79; border-bottom: 3px solid #1f4e79; padding-bottom: 2mm; margin: 0 0 3mm; font-size: 17pt; }
 h2 { color: #1f4e79; font-size: 10.5pt; margin: 3mm 0 1.5mm; break-after: avoid; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .5mm 5mm; margin: 0; font-size: 9pt; }
-dt { font-weight: 600; color: #555; } dd { margin: 0; overflow-wrap: break-word; }
+dt { font-weight: 600; color: #555; } dd { margin: 0; overflow-wrap: anywhere; }
 table { border-collapse: collapse; font-size: 7pt; max-width: 100%; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid #ccc; padding: 0 4px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
-th { background: #f4f6f9; } td.num { text-align: right; white-space: nowrap; }
+th, td { border: 1px solid #ccc; padding: 0 4px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th { background: #f4f6f9; overflow-wrap: break-word; } td.num { text-align: right; white-space: nowrap; }
 tr { break-inside: avoid; } thead { display: table-header-group; }
 .changed { font-weight: 700; } .note { color: #555; font-size: 8pt; margin: 1mm 0 0; }
 .columns { display: flex; gap: 6mm; align-items: flex-start; } .columns > div { flex: 1 1 0; min-width: 0; }

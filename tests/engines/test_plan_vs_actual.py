@@ -231,3 +231,18 @@ def test_planned_models_realisation_when_the_plan_saves_nothing():
     assert calc_planned_models_realisation(added.bridge) == (0.0, 1.0)  # what was added is not the plan's
     realised, rate = calc_planned_models_realisation(calc(lineup(nothing), lineup(model("S"))).bridge)
     assert realised == pytest.approx(100.0) and rate != rate  # more than nothing: no rate
+
+
+def test_what_an_added_leader_gives_a_planned_model_counts_with_the_additions():
+    # plan: A (D = 500) alone on the common platform, 10% = 50. Outcome: A follows an added leader L
+    # (D = 1,000): rate 1 - (1000 + 0.2 x 500) / 1500 = 4/15, A 500 x 4/15 = 133.3, L 266.7; 400 in all.
+    # Until L arrives (the last step) A's family has no leader, so A stays at 50: like for like 50 / 50.
+    plan = lineup(model("A", dev=500))
+    outcome = lineup(model("L", family="F", role="leader"), model("A", family="F", role="follower", dev=500))
+    result = calc(plan, outcome)
+    assert result.headline["savings_realisation_rate"] == pytest.approx(400 / 50)
+    assert calc_planned_models_realisation(result.bridge) == pytest.approx((50.0, 1.0))
+    a = result.models.loc["A"]
+    assert a["status"] == "regrouped" and a["regroupings"] == pytest.approx(0.0)
+    assert a["additions"] == pytest.approx(500 * 4 / 15 - 50)  # A's gain from its new leader: an addition
+    assert a["actual_saving_eur_m"] == pytest.approx(500 * 4 / 15)  # not the like-for-like 50
