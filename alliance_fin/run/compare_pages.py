@@ -27,7 +27,7 @@ h1 { color: #1f4e79; border-bottom: 3px solid #1f4e79; padding-bottom: .5rem; }
 h2 { color: #1f4e79; margin-top: 2rem; }
 table { border-collapse: collapse; margin: .5rem 0 1.5rem; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f4f6f9; } td.num, th.num { text-align: right; white-space: nowrap; }
+th { background: #f4f6f9; } td.num, th.num { text-align: right; } td.num { white-space: nowrap; }
 td:first-child { white-space: nowrap; } td.up { color: #1e7b34; } td.down { color: #b00020; }
 .note { background: #fff4e5; border-left: 4px solid #e08a00; padding: .5rem 1rem; margin: 1rem 0; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; }

@@ -145,3 +145,29 @@ def test_identical_runs_show_zero_change(savings_runs, tmp_path):
         changes = frame.filter(like="change ")
         assert len(changes) > 0 and (changes.abs() == 0).all().all(), sheet
     assert sorted(os.listdir(out)) == ["compare.html", "compare.xlsx"]
+
+
+PAGE_WIDTH_JS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+@pytest.mark.slow
+def test_the_compare_page_printed_fits_the_page_with_long_names(tmp_path):
+    """Long run folders, data files and different hashes wrap inside their cells: nothing widens the
+    printed page past A4 landscape (a body cell may break a path or a hash; headers wrap at spaces)."""
+    from chromium import WIDE_TABLES_JS, evaluate_in_print_layout  # tests/chromium.py
+
+    runs = []
+    for i, sha in enumerate(("ab" * 32, "cd" * 32, "ef" * 32)):
+        folder = _bundle(tmp_path / f"20261201-233507_board-pack-scenario-with-a-long-descriptive-name-{i}-0a1b2c",
+                         headline={"total_savings_eur_m": 100.0 + i, "savings_pct": 0.05}, sha=sha,
+                         params={"max_saving_rate": 0.3 + i / 20})
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest["data"]["path"] = f"alliance_lineup_as_revised_by_the_planning_department_v{i}.xlsx"
+        (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        runs.append(str(folder))
+    out = tmp_path / "out"
+    assert main(["compare", *runs, "--out", str(out)]) == 0
+    page = out / "compare.html"
+    assert "planning_department_v2" in page.read_text(encoding="utf-8")
+    assert evaluate_in_print_layout(page, WIDE_TABLES_JS) == []
+    assert evaluate_in_print_layout(page, PAGE_WIDTH_JS) is True
