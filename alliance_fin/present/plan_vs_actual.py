@@ -184,8 +184,9 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
         f"**{pf['outcome']:.1%}** actual{last_platform}, against {pf['target']:.0%} (S:101; later sources give "
         "2025 or 2026, S:109).")
     head_table = pd.DataFrame({"figure": [
-        f"Planned savings {start_year}-{end_year} ({unit})", f"Realised savings {start_year}-{end_year} ({unit})",
-        "Savings realisation rate (share)",
+        f"Planned savings {start_year}-{end_year} ({unit})",
+        f"Realised savings {start_year}-{end_year}, added models included ({unit})",
+        "Savings realisation rate, added models included (share)",
         f"Planned models as realised, without the added ones, {start_year}-{end_year} ({unit})",
         "Planned models' realisation rate, like for like (share)", "Models delayed", "Models cancelled",
         "Models added",

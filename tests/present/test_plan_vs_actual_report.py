@@ -40,6 +40,7 @@ def test_like_for_like_realisation_quoted_in_methodology_and_the_headline(report
     assert "Like for like, the planned models as they turned out, priced without the added ones" in first
     assert "**1,021 EUR m**: **39%** of the plan" in first
     table = report.tables["headline"].set_index("figure")["value"]
+    assert table["Savings realisation rate, added models included (share)"] == pytest.approx(7556.3 / 2594.2, abs=1e-4)
     assert table["Planned models' realisation rate, like for like (share)"] == pytest.approx(0.39357, abs=1e-5)
     assert table["Planned models as realised, without the added ones, 2020-2025 (EUR m)"] == \
         pytest.approx(1021.0, abs=0.05)
