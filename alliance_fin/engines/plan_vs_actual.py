@@ -12,7 +12,8 @@ section Plan against outcome:
 - **Savings** on each line-up with the same parameters (:func:`alliance_fin.engines.savings.calc_savings`),
   ``savings_realisation_rate`` = outcome window total / plan window total. That rate counts the
   models added after the plan; :func:`calc_planned_models_realisation` gives the like-for-like
-  reading, the planned models alone as they turned out (the bridge before additions).
+  reading, the planned models as they turned out, priced without the added ones (the bridge
+  before its additions).
 - **Bridge** by sequential substitution of whole line-ups, in :data:`CAUSES` order: starting
   from the plan, remove the cancelled models, then give the matched models their outcome launch
   year, then their outcome family and role, then their outcome volume, then every other outcome
@@ -390,12 +391,10 @@ def calc_planned_models_realisation(bridge: pd.DataFrame) -> tuple[float, float]
         ``additions``) and that total over the planned savings (1 when both are zero, NaN when
         only the plan is).
     """
-    keys = [key for key, _ in CAUSES]
-    by_step = bridge.set_index("step")
-    planned = float(by_step.at["plan", "value_eur_m"])
-    # the running total after the step before the additions (the last step; the plan if they were first)
-    before = keys[keys.index("additions") - 1] if keys.index("additions") else "plan"
-    before_additions = float(by_step.at[before, "cumulative_eur_m"])
+    steps = bridge["step"].tolist()
+    planned = float(bridge["value_eur_m"].iat[steps.index("plan")])
+    # the running total of the bridge's row before the additions (the plan's row, were they first)
+    before_additions = float(bridge["cumulative_eur_m"].iat[steps.index("additions") - 1])
     return before_additions, float(_rate(before_additions, planned))
 
 

@@ -206,10 +206,9 @@ def _variance_sheet(book: Book, report: Report, plan_cols: Mapping[str, str],
         book.put(ws, r + 2 + k, bc, name, style="bold")
         book.put(ws, r + 2 + k, bc + 1, Formula(f"COUNTIFS({crit},{counted})"), fmt="int")
         book.define(name, ws, r + 2 + k, bc + 1)
-    # like for like: the planned models as they turned out, the running total before the additions
-    # (the plan is in row 2 and cause j of CAUSES in row j + 3: the step before the additions is in the
-    # additions' index + 2)
-    before = f"{cum}{[key for key, _ in CAUSES].index('additions') + 2}"
+    # like for like: the planned models as they turned out, the running total of the row before the additions
+    additions_row = [name for _, name, _ in rows].index("bridge_additions_eur_m") + 2  # rows from row 2
+    before = f"{cum}{additions_row - 1}"
     for k, (name, formula, fmt) in enumerate((
             ("savings_planned_models_eur_m", before, "eur_m"),
             ("savings_realisation_rate_planned_models", f'IF({val}2<>0,{before}/{val}2,IF({before}=0,1,""))',

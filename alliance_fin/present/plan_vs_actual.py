@@ -158,10 +158,8 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
     base_text = (f"the plan baseline (a model counts only when its family or shared-platform programme was "
                  f"decided in {plan_year} or later)" if baseline == "plan" else
                  "the standalone baseline (every model against developing it alone)")
-    pct = "n/a" if hl["savings_realisation_rate"] != hl["savings_realisation_rate"] else \
-        f"{hl['savings_realisation_rate']:.0%}"
     planned_models, planned_rate = calc_planned_models_realisation(result.bridge)
-    planned_pct = "n/a" if planned_rate != planned_rate else f"{planned_rate:.0%}"
+    pct, planned_pct = ("n/a" if r != r else f"{r:.0%}" for r in (hl["savings_realisation_rate"], planned_rate))
     headline_reading = (
         f"Counting modelled development, production and other savings over {start_year}-{end_year}, against "
         f"{base_text}, on {_data_label(inputs)}: the line-up planned on 27 May 2020 would have saved "
@@ -173,9 +171,10 @@ def build_plan_vs_actual_report(*, data_path: str | Path | None = None, scenario
         f"{step['cancellations']:,.0f} {unit}, delays by {timing:,.0f} (timing: savings moved beyond "
         f"{end_year}), regroupings by {step['regroupings']:,.0f} and additions by {step['additions']:,.0f}. "
         f"Like for like, the planned models as they turned out, priced without the added ones (the bridge "
-        f"before its additions), save **{planned_models * rate:,.0f} {unit}**: **{planned_pct}** of the plan. These are the package's "
-        "modelled savings (investment and unit cost per segment are assumptions), not figures the Alliance "
-        "reported; the line-ups are illustrative and later launches are plans that may still slip.\n\n"
+        f"before its additions), save **{planned_models * rate:,.0f} {unit}**: **{planned_pct}** of the plan. "
+        "These are the package's modelled savings (investment and unit cost per segment are assumptions), not "
+        "figures the Alliance reported; the line-ups are illustrative and later launches are plans that may "
+        "still slip.\n\n"
         f"Leader-follower in {int(lf['target_year'])}: {lf['plan']:.1%} of the models on sale in the plan, "
         f"**{lf['outcome']:.1%}** in the outcome, against close to {lf['target']:.0%} (27 May 2020 release, "
         f"S:1); of the models launched from {plan_year}, {new['plan']:.1%} planned and **{new['outcome']:.1%}** "
